@@ -1,0 +1,51 @@
+"""Grade a teacher's rollout file and write the canonical trajectory dataset (correct ones kept).
+
+    python data_prep/build_trajectories.py --input rollouts.jsonl --output trajectories.jsonl
+    python data_prep/build_trajectories.py --input jnanliu/orz-math-filtered-distill-14b-rollout \
+        --output data/orz_distill14b_trajectories.jsonl
+
+Input: a .jsonl/.json/.parquet file, a `save_to_disk` folder or a Hub dataset id, with one row per
+question and a list of completions, or one row per completion (see raml_recipes.data.rollouts).
+Every row is checked before anything is written; a bad row stops the run and names the file, row
+and field. Counts go to stdout and, with --stats, to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from raml_recipes.data.errors import DataError
+from raml_recipes.data.io import write_json, write_jsonl
+from raml_recipes.data.loaders import iter_source_rows
+from raml_recipes.data.rollouts import rollouts_to_trajectories
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", required=True, help="rollout file, folder or Hub dataset id")
+    parser.add_argument("--output", required=True, help="trajectory .jsonl to write")
+    parser.add_argument("--split", default="train", help="split of a folder or Hub dataset")
+    parser.add_argument("--config", default=None, help="configuration name of a Hub dataset")
+    parser.add_argument("--keep-incorrect", action="store_true", help="keep every completion, with its verdict")
+    parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        rows = iter_source_rows(args.input, split=args.split, config=args.config)
+        records, stats = rollouts_to_trajectories(rows, source=args.input, keep_incorrect=args.keep_incorrect)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not records:
+        print(f"error: {args.input}: no question has a correct completion; nothing written", file=sys.stderr)
+        return 1
+    write_jsonl(args.output, records)
+    if args.stats:
+        write_json(args.stats, stats.as_dict())
+    print(json.dumps(stats.as_dict()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

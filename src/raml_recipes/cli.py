@@ -1,0 +1,38 @@
+"""`raml <command> [args]`: one entry point for every stage.
+
+Each command is also a module that runs on its own (`python -m raml_recipes.scripts.sft`), which is
+the form `accelerate launch -m` and Slurm jobs use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
+    "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: raml <command> [args]   (raml <command> --help for its options)", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"raml: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return module.cli(rest, prog=f"raml {name}") or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

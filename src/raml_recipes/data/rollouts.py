@@ -1,0 +1,162 @@
+"""Turn a teacher's rollout file into canonical trajectory records, keeping the correct completions.
+
+Two row layouts are accepted, with common field names:
+- one row per question with a list of completions
+  (`completions` | `responses` | `generations` | `outputs` | `rollouts`);
+- one row per completion (`completion` | `response` | `output` | `generation`), grouped into
+  questions by `question_id` | `problem_id`, or else by the problem text.
+The question is read from `problem` | `question`, the gold answer from `answer` | `gold` |
+`gold_answer` | `gt_answer` | `ground_truth`. Each completion is graded against the gold with
+math-verify (gold first, answer read after `</think>`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from tqdm.auto import tqdm
+
+from ..rewards.grading import Verdict, grade
+from .errors import DataError
+from .schema import question_id
+
+logger = logging.getLogger(__name__)
+
+QUESTION_FIELDS = ("problem", "question")
+GOLD_FIELDS = ("answer", "gold", "gold_answer", "gt_answer", "ground_truth")
+COMPLETION_LIST_FIELDS = ("completions", "responses", "generations", "outputs", "rollouts")
+COMPLETION_FIELDS = ("completion", "response", "output", "generation")
+GROUP_FIELDS = ("question_id", "problem_id")
+
+
+@dataclass
+class RolloutStats:
+    rows: int = 0
+    questions: int = 0
+    completions: int = 0
+    correct: int = 0
+    questions_kept: int = 0
+    questions_without_correct: int = 0
+    questions_with_unparseable_gold: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _first_field(row: dict, names: tuple[str, ...]) -> str | None:
+    return next((name for name in names if row.get(name) is not None), None)
+
+
+def _completion_text(value, source, row, field) -> str:
+    # Conversational completions ([{"role": "assistant", "content": ...}]) are read as their text.
+    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
+        value = "".join(str(m.get("content", "")) for m in value)
+    elif isinstance(value, dict):
+        value = value.get("content", value.get("text"))
+    if not isinstance(value, str):
+        raise DataError(f"expected the completion as text, got {type(value).__name__}", source=source, row=row, field=field)
+    # A prompt that ends with "<think>\n" leaves the completion with only the closing tag.
+    if "</think>" in value and "<think>" not in value:
+        value = "<think>\n" + value
+    return value
+
+
+def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict]:
+    """Collect completions per question, checking every row."""
+    questions: dict[str, dict] = {}
+    for number, row in rows:
+        question_field = _first_field(row, QUESTION_FIELDS)
+        if question_field is None:
+            raise DataError(f"missing (expected one of {', '.join(QUESTION_FIELDS)})", source=source, row=number, field="problem")
+        gold_field = _first_field(row, GOLD_FIELDS)
+        if gold_field is None:
+            raise DataError(f"missing (expected one of {', '.join(GOLD_FIELDS)})", source=source, row=number, field="answer")
+        problem, gold = row[question_field], row[gold_field]
+        if not isinstance(problem, str) or not problem.strip():
+            raise DataError("expected non-empty text", source=source, row=number, field=question_field)
+        if isinstance(gold, bool) or not isinstance(gold, (str, int, float)) or not str(gold).strip():
+            raise DataError("expected the gold answer as non-empty text", source=source, row=number, field=gold_field)
+        list_field = _first_field(row, COMPLETION_LIST_FIELDS)
+        single_field = _first_field(row, COMPLETION_FIELDS)
+        if list_field is not None:
+            values = row[list_field]
+            if not isinstance(values, list):
+                raise DataError(f"expected a list of completions, got {type(values).__name__}", source=source, row=number, field=list_field)
+            completions = [_completion_text(v, source, number, f"{list_field}[{i}]") for i, v in enumerate(values)]
+            consumed = {list_field}
+            key_field = _first_field(row, (*GROUP_FIELDS, "id"))
+        elif single_field is not None:
+            completions = [_completion_text(row[single_field], source, number, single_field)]
+            consumed = {single_field}
+            key_field = _first_field(row, GROUP_FIELDS)  # here `id` usually names the completion, not the question
+        else:
+            raise DataError(
+                f"no completions (expected a list in one of {', '.join(COMPLETION_LIST_FIELDS)} "
+                f"or text in one of {', '.join(COMPLETION_FIELDS)})",
+                source=source, row=number,
+            )
+        key = str(row[key_field]) if key_field else question_id(problem)
+        entry = questions.get(key)
+        if entry is None:
+            fields = {k: v for k, v in row.items() if k not in consumed and k not in (question_field, gold_field, key_field)}
+            questions[key] = {"id": key, "problem": problem, "answer": str(gold), "completions": completions, "fields": fields, "row": number}
+        else:
+            if str(gold) != entry["answer"]:
+                raise DataError(
+                    f"gold answer {gold!r} differs from {entry['answer']!r} given for the same question in row {entry['row']}",
+                    source=source, row=number, field=gold_field,
+                )
+            entry["completions"].extend(completions)
+            # Only fields that agree across a question's rows describe the question.
+            entry["fields"] = {k: v for k, v in entry["fields"].items() if row.get(k) == v}
+    return questions
+
+
+def rollouts_to_trajectories(
+    rows: Iterable[tuple[int, dict]],
+    *,
+    source: str,
+    keep_incorrect: bool = False,
+    grader: Callable[[str, str], Verdict] = grade,
+) -> tuple[list[dict], RolloutStats]:
+    """Grade every completion and return canonical records plus counts.
+
+    With `keep_incorrect=False` (the default) only correct completions are kept and questions with
+    none are dropped; otherwise every completion is kept with its verdict in `correct`. Questions
+    whose gold answer cannot be parsed are dropped and counted: their completions cannot be judged.
+    """
+    stats = RolloutStats()
+    rows = list(rows)
+    stats.rows = len(rows)
+    questions = _group_rows(rows, source)
+    stats.questions = len(questions)
+    records = []
+    for entry in tqdm(questions.values(), desc="Grading rollouts", unit="question", disable=len(questions) < 50):
+        verdicts = [grader(entry["answer"], text) for text in entry["completions"]]
+        stats.completions += len(verdicts)
+        if any(v.correct is None for v in verdicts):
+            stats.questions_with_unparseable_gold += 1
+            logger.warning("%s: question %s has an unparseable gold answer %r; dropped", source, entry["id"], entry["answer"])
+            continue
+        flags = [bool(v.correct) for v in verdicts]
+        stats.correct += sum(flags)
+        if not any(flags):
+            stats.questions_without_correct += 1
+            if not keep_incorrect:
+                continue
+        kept = [(t, f) for t, f in zip(entry["completions"], flags) if f or keep_incorrect]
+        records.append(
+            {
+                **entry["fields"],
+                "id": entry["id"],
+                "problem": entry["problem"],
+                "answer": entry["answer"],
+                "trajectories": [t for t, _ in kept],
+                "correct": [f for _, f in kept],
+                "source": str(entry["fields"].get("source") or source),
+            }
+        )
+    stats.questions_kept = len(records)
+    return records, stats

@@ -1,0 +1,134 @@
+"""`raml demo`: the RaML pipeline end to end on the embedded model, offline, on a CPU.
+
+Stages (each one skipped on a rerun once it has completed):
+1. data: GSM8K training solutions -> canonical trajectory records, three renderings per question;
+2. sft:  support-set SFT of SmolLM2-135M-Instruct (k=2 of 3 trajectories per question).
+
+`--quick` runs the same stages on the tiny random model in well under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data.gsm8k import build_gsm8k_trajectories
+from .data.io import write_json, write_jsonl
+from .paths import recipe, shipped_data
+
+
+@dataclass
+class Stage:
+    name: str
+    description: str
+    run: Callable[[], dict]  # returns the stage's outputs (paths and numbers) for the summary
+
+
+class StageFailed(RuntimeError):
+    pass
+
+
+def run_stages(stages: list[Stage], out_dir: Path) -> dict:
+    """Run stages in order; a completed stage leaves a marker and is skipped on the next run."""
+    markers = out_dir / ".stages"
+    results = {}
+    for number, stage in enumerate(stages, start=1):
+        marker = markers / f"{stage.name}.json"
+        header = f"[{number}/{len(stages)}] {stage.name}: {stage.description}"
+        if marker.is_file():
+            results[stage.name] = json.loads(marker.read_text())
+            print(f"{header} (done in an earlier run, skipped)", flush=True)
+            continue
+        print(header, flush=True)
+        start = time.monotonic()
+        try:
+            outputs = stage.run()
+        except Exception as error:
+            raise StageFailed(f"stage {stage.name!r} failed: {error}") from error
+        results[stage.name] = {"elapsed_s": round(time.monotonic() - start, 1), **outputs}
+        write_json(marker, results[stage.name])
+        print(f"[{number}/{len(stages)}] {stage.name}: done in {results[stage.name]['elapsed_s']} s", flush=True)
+    return results
+
+
+def _run_script(module: str, args: list[str], log_path: Path) -> None:
+    """Run a stage script in its own process (memory is returned between stages), output teed to a log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", module, *args]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in process.stdout:
+            log.write(line)
+            sys.stdout.write(line)
+        code = process.wait()
+    if code != 0:
+        raise StageFailed(f"{' '.join(command)} exited with status {code}; see {log_path}")
+
+
+def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
+    data_path = out_dir / "data" / "gsm8k_trajectories.jsonl"
+    sft_dir = out_dir / "sft"
+    sft_recipe = recipe("tiny" if quick else "SmolLM2-135M-Instruct", "sft", "config_demo.yaml")
+
+    def data() -> dict:
+        records = build_gsm8k_trajectories(shipped_data("gsm8k", "train.jsonl"), split="train", max_questions=200)
+        write_jsonl(data_path, records)
+        return {"trajectories": str(data_path), "questions": len(records)}
+
+    def sft() -> dict:
+        _run_script(
+            "raml_recipes.scripts.sft",
+            ["--config", str(sft_recipe), "--dataset_name", str(data_path), "--output_dir", str(sft_dir)],
+            out_dir / "logs" / "sft.log",
+        )
+        metrics = json.loads((sft_dir / "metrics.json").read_text())
+        losses = [entry["loss"] for entry in metrics["log_history"] if "loss" in entry]
+        return {
+            "recipe": str(sft_recipe),
+            "checkpoint": str(sft_dir),
+            "metrics": str(sft_dir / "metrics.json"),
+            "curves": str(sft_dir / "training_curves.png"),
+            "first_loss": losses[0],
+            "last_loss": losses[-1],
+            "support_set": metrics["support_set"],
+        }
+
+    return [
+        Stage("data", "GSM8K solutions -> trajectory records (3 per question)", data),
+        Stage("sft", f"support-set SFT ({sft_recipe.relative_to(recipe().parent)})", sft),
+    ]
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default outputs/demo or outputs/demo-quick)")
+    parser.add_argument("--quick", action="store_true", help="the tiny random model instead of SmolLM2 (seconds)")
+    args = parser.parse_args(argv)
+    out_dir = (args.out or Path("outputs") / ("demo-quick" if args.quick else "demo")).resolve()
+    start = time.monotonic()
+    try:
+        results = run_stages(build_stages(out_dir, args.quick), out_dir)
+    except StageFailed as error:
+        print(f"\nDemo stopped: {error}\nRerun the same command to resume from the failed stage.", file=sys.stderr)
+        return 1
+    summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
+    sft = results["sft"]
+    print(
+        f"\nDemo finished in {time.monotonic() - start:.0f} s. Outputs in {out_dir}:\n"
+        f"  trajectories   {results['data']['trajectories']}\n"
+        f"  checkpoint     {sft['checkpoint']}\n"
+        f"  metrics        {sft['metrics']}  (loss {sft['first_loss']:.3f} -> {sft['last_loss']:.3f})\n"
+        f"  curves         {sft['curves']}\n"
+        f"  summary        {summary}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,47 @@
+"""Small matplotlib helpers: every figure is a PNG written next to the JSON it was drawn from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def line_plot(
+    path: str | Path,
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+) -> Path:
+    """Draw each `label -> (xs, ys)` as a line and save the figure as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on training nodes
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, markersize=3, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def training_curves(log_history: Sequence[dict], path: str | Path, keys: Sequence[str] = ("loss", "eval_loss")) -> Path | None:
+    """Plot the given keys of a Trainer log history against the step; None when nothing was logged."""
+    series = {}
+    for key in keys:
+        points = [(entry["step"], entry[key]) for entry in log_history if key in entry and "step" in entry]
+        if points:
+            series[key] = tuple(zip(*points))
+    if not series:
+        return None
+    return line_plot(path, series, title="Training loss", xlabel="optimizer step", ylabel="loss")

@@ -1,0 +1,72 @@
+"""Recipe parsing: TrlParser (YAML via `--config`, then command-line overrides), with clear errors.
+
+TrlParser already refuses unknown YAML keys; this adds the file name, the closest valid key, and
+the replacement for keys that older TRL/transformers versions had (open-r1's recipes use many).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+
+import yaml
+
+# Keys that TRL 1.x / transformers 5.x no longer accept, and what to write instead.
+RENAMED_KEYS = {
+    "max_seq_length": "use `max_length`",
+    "evaluation_strategy": "use `eval_strategy`",
+    "no_cuda": "use `use_cpu`",
+    "torch_dtype": "use `dtype`",
+    "overwrite_output_dir": "removed: an existing output_dir is reused; set `resume_from_checkpoint` to continue a run",
+    "warmup_ratio": "use `warmup_steps` (a value below 1 is read as a ratio of the total steps)",
+    "max_prompt_length": "removed from GRPO: prompts are not truncated; filter long prompts when building the dataset",
+    "vllm_device": "removed: vLLM runs colocated (`vllm_mode: colocate`) or as a server (`vllm_mode: server`)",
+    "tokenizer": "use `processing_class` in code; recipes set `chat_template_path` for the template",
+    "gradient_checkpointing_use_reentrant": "use `activation_checkpointing_kwargs: {use_reentrant: false}`",
+}
+
+
+class RecipeError(ValueError):
+    pass
+
+
+def _valid_keys(parser: argparse.ArgumentParser) -> set[str]:
+    return {action.dest for action in parser._actions if action.dest != "help"}
+
+
+def check_recipe_keys(config_path: str | Path, parser: argparse.ArgumentParser) -> dict:
+    """Load a recipe YAML and fail on the first key no dataclass of `parser` knows, naming it."""
+    config_path = Path(config_path)
+    if not config_path.is_file():
+        raise RecipeError(f"recipe file not found: {config_path}")
+    try:
+        config = yaml.safe_load(config_path.read_text())
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{config_path}: not valid YAML ({error})") from None
+    if not isinstance(config, dict):
+        raise RecipeError(f"{config_path}: expected a mapping of recipe keys, got {type(config).__name__}")
+    valid = _valid_keys(parser) | {"env"}
+    for key in config:
+        if key in valid:
+            continue
+        if key in RENAMED_KEYS:
+            hint = RENAMED_KEYS[key]
+        else:
+            close = difflib.get_close_matches(str(key), sorted(valid), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "not a field of this stage's configuration"
+        raise RecipeError(f"{config_path}: unknown key `{key}`: {hint}")
+    return config
+
+
+def parse_recipe(parser, args: list[str] | None = None):
+    """`parser.parse_args_and_config` after checking the recipe's keys; returns the dataclasses."""
+    import sys
+
+    args = list(sys.argv[1:] if args is None else args)
+    if "--config" in args:
+        index = args.index("--config")
+        if index + 1 >= len(args):
+            raise RecipeError("--config needs a recipe file path")
+        check_recipe_keys(args[index + 1], parser)
+    return parser.parse_args_and_config(args)

@@ -1,0 +1,78 @@
+"""Supervised fine-tuning on per-question support sets of reasoning trajectories.
+
+```bash
+raml sft --config recipes/tiny/sft/config_demo.yaml
+raml sft --config recipes/SmolLM2-135M-Instruct/sft/config_demo.yaml --support_size 1 --output_dir outputs/k1
+
+# Two CPU processes, or any accelerate config (DeepSpeed, FSDP) on GPUs
+accelerate launch --config_file accelerate_configs/cpu.yaml -m raml_recipes.scripts.sft \
+    --config recipes/tiny/sft/config_demo.yaml
+```
+"""
+
+from __future__ import annotations
+
+
+def main(script_args, training_args, model_args):
+    from trl import get_peft_config
+
+    from raml_recipes.data.loaders import load_trajectories
+    from raml_recipes.data.sft_format import build_sft_dataset
+    from raml_recipes.models import resolve_model
+    from raml_recipes.training.run_summary import save_run_summary
+    from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
+
+    model_path = resolve_model(model_args.model_name_or_path)
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+
+    def sft_rows(split):
+        records = load_trajectories(
+            script_args.dataset_name,
+            split=split,
+            config=script_args.dataset_config,
+            max_questions=script_args.max_questions,
+        )
+        return build_sft_dataset(records, script_args.prompt_template, script_args.system_prompt)
+
+    train_dataset, data_stats = sft_rows(script_args.dataset_train_split)
+    eval_dataset = sft_rows(script_args.dataset_test_split)[0] if training_args.eval_strategy != "no" else None
+
+    trainer = SupportSetSFTTrainer(
+        model=model_path,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        peft_config=get_peft_config(model_args),
+    )
+    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+
+    trainer.save_model(training_args.output_dir)
+    summary = save_run_summary(trainer, train_result, data=data_stats.as_dict(), model=model_args.model_name_or_path)
+    trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
+
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.end()
+
+
+def make_parser(prog: str | None = None):
+    from trl import ModelConfig, TrlParser
+
+    from raml_recipes.training.config import SFTScriptArguments, SupportSetSFTConfig
+
+    return TrlParser((SFTScriptArguments, SupportSetSFTConfig, ModelConfig), prog=prog)
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
+    from raml_recipes.recipes import parse_recipe
+
+    main(*parse_recipe(make_parser(prog), argv))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,67 @@
+"""Recipe dataclasses for the SFT stage: TRL's, plus the support-set and prompt knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import ScriptArguments, SFTConfig
+
+from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+
+
+@dataclass
+class SFTScriptArguments(ScriptArguments):
+    """Where the trajectories come from and how a question becomes a prompt.
+
+    `dataset_name` is a canonical trajectory dataset: a local .jsonl/.json/.parquet file, a
+    `save_to_disk` folder, or a Hub dataset id.
+    """
+
+    max_questions: int | None = field(default=None, metadata={"help": "Use only the first N questions."})
+    prompt_template: str = field(
+        default=PAPER_SFT_PROMPT,
+        metadata={"help": "User prompt; `{problem}` is replaced by the question. Default: the paper's SFT prompt."},
+    )
+    system_prompt: str | None = field(default=None, metadata={"help": "Optional system message."})
+
+    def __post_init__(self):
+        if self.dataset_name is None:
+            raise ValueError("dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id")
+        if self.dataset_streaming:
+            raise ValueError("dataset_streaming is not supported: support sets need every question's trajectories up front")
+        if self.max_questions is not None and self.max_questions < 1:
+            raise ValueError(f"max_questions must be a positive integer, got {self.max_questions}")
+        check_prompt_template(self.prompt_template)
+
+
+@dataclass
+class SupportSetSFTConfig(SFTConfig):
+    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`)."""
+
+    support_size: int | None = field(
+        default=None,
+        metadata={"help": "k: distinct correct trajectories per question per epoch (None: all of them)."},
+    )
+    samples_per_question: int | None = field(
+        default=None,
+        metadata={
+            "help": "m: training samples per question per epoch, the same for every k (None: the question's number "
+            "of trajectories, the paper's scheme)."
+        },
+    )
+    support_redraw: str = field(
+        default="epoch",
+        metadata={
+            "help": "'epoch': draw a new support set every epoch; 'fixed': one draw for the whole run.",
+            "choices": ["epoch", "fixed"],
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("support_size", "samples_per_question"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive integer or null, got {value}")
+        if self.support_redraw not in ("epoch", "fixed"):
+            raise ValueError(f"support_redraw must be 'epoch' or 'fixed', got {self.support_redraw!r}")

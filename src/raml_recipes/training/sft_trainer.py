@@ -1,0 +1,132 @@
+"""TRL's SFTTrainer with per-question support sets as its training order."""
+
+from __future__ import annotations
+
+import logging
+
+from trl import SFTTrainer
+from trl.data_utils import is_conversational
+
+from ..data.sft_format import check_template_keeps_completion
+from ..data.support_set import SupportSetPlan, SupportSetSampler
+from .config import SupportSetSFTConfig
+
+logger = logging.getLogger(__name__)
+
+QUESTION_ID_COLUMN = "question_id"
+
+
+def sequence_lengths(dataset) -> list[int]:
+    """Token count of every row, read from Arrow without decoding the rows."""
+    import pyarrow.compute as pc
+
+    column = dataset.with_format("arrow")["input_ids"]
+    return pc.list_value_length(column).to_pylist()
+
+
+def truncate_dataset(dataset, max_length: int):
+    """Truncate `input_ids`/`labels` to `max_length` and drop rows left with no trained token."""
+    dataset = dataset.map(lambda ex: {"input_ids": ex["input_ids"][:max_length], "labels": ex["labels"][:max_length]})
+    return dataset.filter(lambda ex: any(label != -100 for label in ex["labels"]))
+
+
+def check_eos_trained(dataset, tokenizer, max_length: int | None, rows_to_check: int = 32) -> None:
+    """Fail when the end-of-sequence token is not among the trained tokens of an untruncated row.
+
+    A model never trained on the token that ends generation never stops: e.g. a ChatML turn ending
+    in `<|im_end|>` while the tokenizer's EOS is `<|endoftext|>` (set `eos_token: <|im_end|>`).
+    """
+    for row in dataset.select(range(min(rows_to_check, len(dataset)))):
+        if max_length is not None and len(row["input_ids"]) >= max_length:
+            continue  # truncated rows lose their end; judge by a complete one
+        if tokenizer.eos_token_id in [label for label in row["labels"] if label != -100]:
+            return
+        trained_tail = tokenizer.decode([label for label in row["labels"] if label != -100][-3:])
+        raise ValueError(
+            f"The end-of-sequence token {tokenizer.eos_token!r} is not trained: the trained text ends with "
+            f"{trained_tail!r}, so the model would not learn to stop. Set `eos_token` in the recipe to the token "
+            "that ends the assistant turn (e.g. '<|im_end|>' for ChatML templates)."
+        )
+
+
+class SupportSetSFTTrainer(SFTTrainer):
+    """An `SFTTrainer` that draws each epoch's samples from per-question support sets.
+
+    The training dataset needs a `question_id` column (one row per distinct trajectory), as built
+    by `raml_recipes.data.sft_format.build_sft_dataset`. The rows are tokenized once by TRL; only
+    the sampler changes, so the default collator and padding-free batches work unchanged, and
+    `train_sampling_strategy: group_by_length` groups the support-set batches by length.
+
+    Two TRL paths are adapted:
+    - `packing=True` packs the dataset once, before training, which would freeze one draw of the
+      support sets into fixed blocks: refused, with padding-free batches as the alternative.
+    - TRL refuses `padding_free=True` with a `max_length`, since it cannot truncate on the fly;
+      here sequences are truncated during dataset preparation instead, so both can be set.
+    """
+
+    def __init__(self, model, args: SupportSetSFTConfig, train_dataset=None, **kwargs):
+        if args.packing:
+            raise ValueError(
+                "packing=True is not supported with support sets: TRL packs the dataset once before training, "
+                "which would fix the trajectories drawn for every epoch. Use padding_free=True (each batch is "
+                "flattened into one sequence with no padding) or train_sampling_strategy=group_by_length."
+            )
+        if args.train_sampling_strategy not in SupportSetSampler.ORDERS:
+            raise ValueError(
+                f"train_sampling_strategy={args.train_sampling_strategy!r} is not supported with support sets; "
+                f"use one of {', '.join(SupportSetSampler.ORDERS)}"
+            )
+        if train_dataset is None or QUESTION_ID_COLUMN not in train_dataset.column_names:
+            raise ValueError(
+                f"the training dataset needs a {QUESTION_ID_COLUMN!r} column (build it with build_sft_dataset)"
+            )
+        self._truncate_to = None
+        if args.padding_free and args.max_length is not None:
+            self._truncate_to, args.max_length = args.max_length, None
+        try:
+            super().__init__(model, args=args, train_dataset=train_dataset, **kwargs)
+        finally:
+            if self._truncate_to is not None:
+                args.max_length = self._truncate_to
+
+        self.support_plan = SupportSetPlan.from_question_ids(
+            self.train_dataset[QUESTION_ID_COLUMN],
+            support_size=args.support_size,
+            samples_per_question=args.samples_per_question,
+            seed=args.data_seed if args.data_seed is not None else args.seed,
+            redraw_each_epoch=args.support_redraw == "epoch",
+        )
+        self._support_sampler: SupportSetSampler | None = None
+        short = self.support_plan.questions_short_of_k()
+        if short:
+            logger.warning(
+                "%d of %d questions have fewer than support_size=%d distinct trajectories; they use all they have",
+                short, len(self.support_plan.rows_by_question), args.support_size,
+            )
+
+    def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
+        first = next(iter(dataset))
+        if "input_ids" not in first and "completion" in first and is_conversational(first):
+            check_template_keeps_completion(processing_class, first)
+        dataset = super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
+        if self._truncate_to is not None and not packing:
+            dataset = truncate_dataset(dataset, self._truncate_to)
+        check_eos_trained(dataset, self._tokenizer, self._truncate_to or args.max_length)
+        return dataset
+
+    def _get_train_sampler(self, train_dataset=None):
+        order = self.args.train_sampling_strategy
+        lengths = sequence_lengths(self.train_dataset) if order == "group_by_length" else None
+        # Accelerate hands consecutive per-device batches to consecutive ranks: group by the global batch.
+        batch_size = self.args.per_device_train_batch_size * max(1, self.args.world_size)
+        self._support_sampler = SupportSetSampler(self.support_plan, order=order, lengths=lengths, batch_size=batch_size)
+        return self._support_sampler
+
+    def support_stats(self) -> dict[str, float]:
+        epoch = self._support_sampler.epoch if self._support_sampler is not None else 0
+        return self.support_plan.stats(epoch)
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self.model.training and "loss" in logs:
+            logs.update(self.support_stats())
+        super().log(logs, start_time)
