@@ -15,7 +15,9 @@ from raml_recipes.data.io import write_jsonl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--input", required=True, help="GSM8K .jsonl file (question, answer)")
     parser.add_argument("--output", required=True, help="canonical trajectory .jsonl to write")
     parser.add_argument("--split", default="train", help="split name used in the record ids")
@@ -23,12 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args(argv)
     try:
-        records = build_gsm8k_trajectories(args.input, split=args.split, max_questions=args.max_questions, variants=args.variants)
+        records = build_gsm8k_trajectories(
+            args.input, split=args.split, max_questions=args.max_questions, variants=args.variants
+        )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     write_jsonl(args.output, records)
-    print(f"wrote {len(records)} questions, {sum(len(r['trajectories']) for r in records)} trajectories to {args.output}")
+    print(
+        f"wrote {len(records)} questions, {sum(len(r['trajectories']) for r in records)} trajectories to {args.output}"
+    )
     return 0
 
 

@@ -23,12 +23,16 @@ from raml_recipes.data.rollouts import rollouts_to_trajectories
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--input", required=True, help="rollout file, folder or Hub dataset id")
     parser.add_argument("--output", required=True, help="trajectory .jsonl to write")
     parser.add_argument("--split", default="train", help="split of a folder or Hub dataset")
     parser.add_argument("--config", default=None, help="configuration name of a Hub dataset")
-    parser.add_argument("--keep-incorrect", action="store_true", help="keep every completion, with its verdict")
+    parser.add_argument(
+        "--keep-incorrect", action="store_true", help="keep every completion, with its verdict"
+    )
     parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
     args = parser.parse_args(argv)
     try:

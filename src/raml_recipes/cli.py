@@ -9,6 +9,13 @@ from __future__ import annotations
 import importlib
 import sys
 
+from .data.errors import DataError
+from .models.embedded import EmbeddedModelError
+from .recipes import RecipeError
+
+# Bad recipes, data and model names are the user's to fix: reported in one line, no traceback.
+USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
+
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
@@ -31,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raml: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    return module.cli(rest, prog=f"raml {name}") or 0
+    try:
+        return module.cli(rest, prog=f"raml {name}") or 0
+    except USER_ERRORS as error:
+        print(f"raml {name}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def run_stages(stages: list[Stage], out_dir: Path) -> dict:
             raise StageFailed(f"stage {stage.name!r} failed: {error}") from error
         results[stage.name] = {"elapsed_s": round(time.monotonic() - start, 1), **outputs}
         write_json(marker, results[stage.name])
-        print(f"[{number}/{len(stages)}] {stage.name}: done in {results[stage.name]['elapsed_s']} s", flush=True)
+        print(
+            f"[{number}/{len(stages)}] {stage.name}: done in {results[stage.name]['elapsed_s']} s", flush=True
+        )
     return results
 
 
@@ -62,7 +64,9 @@ def _run_script(module: str, args: list[str], log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
         for line in process.stdout:
             log.write(line)
             sys.stdout.write(line)
@@ -77,7 +81,9 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
     sft_recipe = recipe("tiny" if quick else "SmolLM2-135M-Instruct", "sft", "config_demo.yaml")
 
     def data() -> dict:
-        records = build_gsm8k_trajectories(shipped_data("gsm8k", "train.jsonl"), split="train", max_questions=200)
+        records = build_gsm8k_trajectories(
+            shipped_data("gsm8k", "train.jsonl"), split="train", max_questions=200
+        )
         write_jsonl(data_path, records)
         return {"trajectories": str(data_path), "questions": len(records)}
 
@@ -106,16 +112,25 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default outputs/demo or outputs/demo-quick)")
-    parser.add_argument("--quick", action="store_true", help="the tiny random model instead of SmolLM2 (seconds)")
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default outputs/demo or outputs/demo-quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the tiny random model instead of SmolLM2 (seconds)"
+    )
     args = parser.parse_args(argv)
     out_dir = (args.out or Path("outputs") / ("demo-quick" if args.quick else "demo")).resolve()
     start = time.monotonic()
     try:
         results = run_stages(build_stages(out_dir, args.quick), out_dir)
     except StageFailed as error:
-        print(f"\nDemo stopped: {error}\nRerun the same command to resume from the failed stage.", file=sys.stderr)
+        print(
+            f"\nDemo stopped: {error}\nRerun the same command to resume from the failed stage.",
+            file=sys.stderr,
+        )
         return 1
     summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
     sft = results["sft"]

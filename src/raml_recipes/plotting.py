@@ -35,13 +35,15 @@ def line_plot(
     return path
 
 
-def training_curves(log_history: Sequence[dict], path: str | Path, keys: Sequence[str] = ("loss", "eval_loss")) -> Path | None:
+def training_curves(
+    log_history: Sequence[dict], path: str | Path, keys: Sequence[str] = ("loss", "eval_loss")
+) -> Path | None:
     """Plot the given keys of a Trainer log history against the step; None when nothing was logged."""
     series = {}
     for key in keys:
         points = [(entry["step"], entry[key]) for entry in log_history if key in entry and "step" in entry]
         if points:
-            series[key] = tuple(zip(*points))
+            series[key] = tuple(zip(*points, strict=True))
     if not series:
         return None
     return line_plot(path, series, title="Training loss", xlabel="optimizer step", ylabel="loss")

@@ -9,7 +9,9 @@ class DataError(ValueError):
     Rows are numbered from 1; for JSON Lines files the row number is the line number.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, row: int | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, row: int | None = None, field: str | None = None
+    ):
         self.source, self.row, self.field = source, row, field
         where = [part for part in (source, f"row {row}" if row is not None else None) if part]
         if field:

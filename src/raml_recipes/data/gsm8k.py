@@ -20,10 +20,14 @@ _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 VARIANTS = ("plain", "numbered", "checked")
 
 
-def parse_gsm8k_answer(text: str, *, source: str | None = None, row: int | None = None) -> tuple[list[str], str, list[str]]:
+def parse_gsm8k_answer(
+    text: str, *, source: str | None = None, row: int | None = None
+) -> tuple[list[str], str, list[str]]:
     """Split a GSM8K answer into (steps, final answer, calculations)."""
     if not isinstance(text, str) or "####" not in text:
-        raise DataError("expected a GSM8K solution ending in '#### <answer>'", source=source, row=row, field="answer")
+        raise DataError(
+            "expected a GSM8K solution ending in '#### <answer>'", source=source, row=row, field="answer"
+        )
     body, final = text.rsplit("####", 1)
     final = final.strip().replace(",", "")
     if not final:
@@ -41,7 +45,9 @@ def gsm8k_record(row: dict, *, index: int, split: str, variants=VARIANTS, source
     """One canonical record from a GSM8K row (`question`, `answer`)."""
     question = row.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise DataError("expected the question as non-empty text", source=source, row=index + 1, field="question")
+        raise DataError(
+            "expected the question as non-empty text", source=source, row=index + 1, field="question"
+        )
     steps, final, calculations = parse_gsm8k_answer(row.get("answer"), source=source, row=index + 1)
     check = (
         "Let me check each calculation: " + "; ".join(calculations) + "."
@@ -68,7 +74,9 @@ def gsm8k_record(row: dict, *, index: int, split: str, variants=VARIANTS, source
     }
 
 
-def build_gsm8k_trajectories(path, *, split: str = "train", max_questions: int | None = None, variants=VARIANTS) -> list[dict]:
+def build_gsm8k_trajectories(
+    path, *, split: str = "train", max_questions: int | None = None, variants=VARIANTS
+) -> list[dict]:
     """Records for the first `max_questions` rows of a GSM8K .jsonl file; every row is checked."""
     from .io import iter_rows
 

@@ -33,7 +33,9 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as error:
-                    raise DataError(f"not valid JSON ({error.msg} at column {error.colno})", source=source, row=number) from None
+                    raise DataError(
+                        f"not valid JSON ({error.msg} at column {error.colno})", source=source, row=number
+                    ) from None
                 yield number, _expect_object(row, source, number)
     elif suffix == ".json":
         try:
@@ -61,7 +63,10 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                 number += 1
                 yield number, row
     else:
-        raise DataError(f"unsupported file type {suffix or '(none)'!r}; expected one of {', '.join(ROW_FORMATS)}", source=source)
+        raise DataError(
+            f"unsupported file type {suffix or '(none)'!r}; expected one of {', '.join(ROW_FORMATS)}",
+            source=source,
+        )
 
 
 def _expect_object(row, source: str, number: int) -> dict:

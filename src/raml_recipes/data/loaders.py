@@ -14,7 +14,9 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or Path(name).suffix.lower() in ROW_FORMATS or Path(name).exists()
 
 
-def iter_source_rows(name_or_path: str, *, split: str = "train", config: str | None = None) -> Iterator[tuple[int, dict]]:
+def iter_source_rows(
+    name_or_path: str, *, split: str = "train", config: str | None = None
+) -> Iterator[tuple[int, dict]]:
     """Yield `(row_number, row)` from a local file, a `save_to_disk` folder, or a Hub dataset id."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
@@ -31,8 +33,7 @@ def iter_source_rows(name_or_path: str, *, split: str = "train", config: str | N
         dataset = datasets.load_from_disk(str(path))
     else:
         dataset = datasets.load_dataset(name_or_path, config, split=split)
-    for number, row in enumerate(dataset, start=1):
-        yield number, row
+    yield from enumerate(dataset, start=1)
 
 
 def load_trajectories(

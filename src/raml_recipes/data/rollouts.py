@@ -56,7 +56,12 @@ def _completion_text(value, source, row, field) -> str:
     elif isinstance(value, dict):
         value = value.get("content", value.get("text"))
     if not isinstance(value, str):
-        raise DataError(f"expected the completion as text, got {type(value).__name__}", source=source, row=row, field=field)
+        raise DataError(
+            f"expected the completion as text, got {type(value).__name__}",
+            source=source,
+            row=row,
+            field=field,
+        )
     # A prompt that ends with "<think>\n" leaves the completion with only the closing tag.
     if "</think>" in value and "<think>" not in value:
         value = "<think>\n" + value
@@ -69,44 +74,79 @@ def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict
     for number, row in rows:
         question_field = _first_field(row, QUESTION_FIELDS)
         if question_field is None:
-            raise DataError(f"missing (expected one of {', '.join(QUESTION_FIELDS)})", source=source, row=number, field="problem")
+            raise DataError(
+                f"missing (expected one of {', '.join(QUESTION_FIELDS)})",
+                source=source,
+                row=number,
+                field="problem",
+            )
         gold_field = _first_field(row, GOLD_FIELDS)
         if gold_field is None:
-            raise DataError(f"missing (expected one of {', '.join(GOLD_FIELDS)})", source=source, row=number, field="answer")
+            raise DataError(
+                f"missing (expected one of {', '.join(GOLD_FIELDS)})",
+                source=source,
+                row=number,
+                field="answer",
+            )
         problem, gold = row[question_field], row[gold_field]
         if not isinstance(problem, str) or not problem.strip():
             raise DataError("expected non-empty text", source=source, row=number, field=question_field)
         if isinstance(gold, bool) or not isinstance(gold, (str, int, float)) or not str(gold).strip():
-            raise DataError("expected the gold answer as non-empty text", source=source, row=number, field=gold_field)
+            raise DataError(
+                "expected the gold answer as non-empty text", source=source, row=number, field=gold_field
+            )
         list_field = _first_field(row, COMPLETION_LIST_FIELDS)
         single_field = _first_field(row, COMPLETION_FIELDS)
         if list_field is not None:
             values = row[list_field]
             if not isinstance(values, list):
-                raise DataError(f"expected a list of completions, got {type(values).__name__}", source=source, row=number, field=list_field)
-            completions = [_completion_text(v, source, number, f"{list_field}[{i}]") for i, v in enumerate(values)]
+                raise DataError(
+                    f"expected a list of completions, got {type(values).__name__}",
+                    source=source,
+                    row=number,
+                    field=list_field,
+                )
+            completions = [
+                _completion_text(v, source, number, f"{list_field}[{i}]") for i, v in enumerate(values)
+            ]
             consumed = {list_field}
             key_field = _first_field(row, (*GROUP_FIELDS, "id"))
         elif single_field is not None:
             completions = [_completion_text(row[single_field], source, number, single_field)]
             consumed = {single_field}
-            key_field = _first_field(row, GROUP_FIELDS)  # here `id` usually names the completion, not the question
+            key_field = _first_field(
+                row, GROUP_FIELDS
+            )  # here `id` usually names the completion, not the question
         else:
             raise DataError(
                 f"no completions (expected a list in one of {', '.join(COMPLETION_LIST_FIELDS)} "
                 f"or text in one of {', '.join(COMPLETION_FIELDS)})",
-                source=source, row=number,
+                source=source,
+                row=number,
             )
         key = str(row[key_field]) if key_field else question_id(problem)
         entry = questions.get(key)
         if entry is None:
-            fields = {k: v for k, v in row.items() if k not in consumed and k not in (question_field, gold_field, key_field)}
-            questions[key] = {"id": key, "problem": problem, "answer": str(gold), "completions": completions, "fields": fields, "row": number}
+            fields = {
+                k: v
+                for k, v in row.items()
+                if k not in consumed and k not in (question_field, gold_field, key_field)
+            }
+            questions[key] = {
+                "id": key,
+                "problem": problem,
+                "answer": str(gold),
+                "completions": completions,
+                "fields": fields,
+                "row": number,
+            }
         else:
             if str(gold) != entry["answer"]:
                 raise DataError(
                     f"gold answer {gold!r} differs from {entry['answer']!r} given for the same question in row {entry['row']}",
-                    source=source, row=number, field=gold_field,
+                    source=source,
+                    row=number,
+                    field=gold_field,
                 )
             entry["completions"].extend(completions)
             # Only fields that agree across a question's rows describe the question.
@@ -133,12 +173,19 @@ def rollouts_to_trajectories(
     questions = _group_rows(rows, source)
     stats.questions = len(questions)
     records = []
-    for entry in tqdm(questions.values(), desc="Grading rollouts", unit="question", disable=len(questions) < 50):
+    for entry in tqdm(
+        questions.values(), desc="Grading rollouts", unit="question", disable=len(questions) < 50
+    ):
         verdicts = [grader(entry["answer"], text) for text in entry["completions"]]
         stats.completions += len(verdicts)
         if any(v.correct is None for v in verdicts):
             stats.questions_with_unparseable_gold += 1
-            logger.warning("%s: question %s has an unparseable gold answer %r; dropped", source, entry["id"], entry["answer"])
+            logger.warning(
+                "%s: question %s has an unparseable gold answer %r; dropped",
+                source,
+                entry["id"],
+                entry["answer"],
+            )
             continue
         flags = [bool(v.correct) for v in verdicts]
         stats.correct += sum(flags)
@@ -146,7 +193,7 @@ def rollouts_to_trajectories(
             stats.questions_without_correct += 1
             if not keep_incorrect:
                 continue
-        kept = [(t, f) for t, f in zip(entry["completions"], flags) if f or keep_incorrect]
+        kept = [(t, f) for t, f in zip(entry["completions"], flags, strict=True) if f or keep_incorrect]
         records.append(
             {
                 **entry["fields"],

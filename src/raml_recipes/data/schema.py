@@ -24,7 +24,9 @@ def question_id(problem: str) -> str:
 
 def _text(value, what: str, source, row, field) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise DataError(f"expected {what} as text, got {type(value).__name__}", source=source, row=row, field=field)
+        raise DataError(
+            f"expected {what} as text, got {type(value).__name__}", source=source, row=row, field=field
+        )
     text = str(value)
     if not text.strip():
         raise DataError(f"{what} is empty", source=source, row=row, field=field)
@@ -43,12 +45,18 @@ def validate_record(row: dict, *, source: str | None = None, row_number: int | N
     trajectories = row["trajectories"]
     if isinstance(trajectories, str) or not isinstance(trajectories, (list, tuple)):
         raise DataError(
-            f"expected a list of texts, got {type(trajectories).__name__}", source=source, row=row_number, field="trajectories"
+            f"expected a list of texts, got {type(trajectories).__name__}",
+            source=source,
+            row=row_number,
+            field="trajectories",
         )
     for index, text in enumerate(trajectories):
         if not isinstance(text, str):
             raise DataError(
-                f"expected text, got {type(text).__name__}", source=source, row=row_number, field=f"trajectories[{index}]"
+                f"expected text, got {type(text).__name__}",
+                source=source,
+                row=row_number,
+                field=f"trajectories[{index}]",
             )
         if not text.strip():
             raise DataError("empty trajectory", source=source, row=row_number, field=f"trajectories[{index}]")
@@ -57,15 +65,24 @@ def validate_record(row: dict, *, source: str | None = None, row_number: int | N
         if not isinstance(correct, (list, tuple)) or len(correct) != len(trajectories):
             raise DataError(
                 f"expected a list of {len(trajectories)} booleans (one per trajectory)",
-                source=source, row=row_number, field="correct",
+                source=source,
+                row=row_number,
+                field="correct",
             )
         for index, flag in enumerate(correct):
             if not isinstance(flag, bool):
                 raise DataError(
-                    f"expected true/false, got {flag!r}", source=source, row=row_number, field=f"correct[{index}]"
+                    f"expected true/false, got {flag!r}",
+                    source=source,
+                    row=row_number,
+                    field=f"correct[{index}]",
                 )
     record_id = row.get("id")
-    record_id = question_id(problem) if record_id is None or record_id == "" else _text(record_id, "the id", source, row_number, "id")
+    record_id = (
+        question_id(problem)
+        if record_id is None or record_id == ""
+        else _text(record_id, "the id", source, row_number, "id")
+    )
     source_field = row.get("source")
     return {
         **row,
@@ -85,7 +102,10 @@ def validate_records(rows: Iterable[tuple[int, dict]], *, source: str | None = N
         record = validate_record(row, source=source, row_number=number)
         if record["id"] in seen:
             raise DataError(
-                f"duplicate id {record['id']!r} (first seen in row {seen[record['id']]})", source=source, row=number, field="id"
+                f"duplicate id {record['id']!r} (first seen in row {seen[record['id']]})",
+                source=source,
+                row=number,
+                field="id",
             )
         seen[record["id"]] = number
         yield record

@@ -43,7 +43,9 @@ def check_prompt_template(template: str, field: str = "prompt_template") -> None
         raise ValueError(f"{field} must contain the placeholder {PROBLEM_PLACEHOLDER}; got {template!r}")
 
 
-def prompt_messages(problem: str, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None) -> list[dict]:
+def prompt_messages(
+    problem: str, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None
+) -> list[dict]:
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages.append({"role": "user", "content": render_prompt(prompt_template, problem)})
     return messages
@@ -64,7 +66,7 @@ def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_p
         stats.questions += 1
         flags = record.get("correct") or [True] * len(record["trajectories"])
         seen = set()
-        for text, ok in zip(record["trajectories"], flags):
+        for text, ok in zip(record["trajectories"], flags, strict=True):
             if not ok:
                 stats.incorrect_dropped += 1
                 continue
@@ -80,7 +82,11 @@ def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_p
     if not rows["question_id"]:
         raise DataError("no correct trajectories to train on")
     if stats.questions_used < stats.questions:
-        logger.warning("%d of %d questions have no correct trajectory and are skipped", stats.questions - stats.questions_used, stats.questions)
+        logger.warning(
+            "%d of %d questions have no correct trajectory and are skipped",
+            stats.questions - stats.questions_used,
+            stats.questions,
+        )
     return datasets.Dataset.from_dict(rows), stats
 
 

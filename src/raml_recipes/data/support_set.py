@@ -110,7 +110,9 @@ class SupportSetPlan:
         return stats
 
 
-def group_by_length(order: list[int], lengths: Sequence[int], batch_size: int, rng: random.Random, megabatch: int = 50) -> list[int]:
+def group_by_length(
+    order: list[int], lengths: Sequence[int], batch_size: int, rng: random.Random, megabatch: int = 50
+) -> list[int]:
     """Reorder so each batch holds samples of similar length (less padding), keeping randomness.
 
     The order is cut into windows of `megabatch` batches; each window is sorted by length, cut into
@@ -137,7 +139,13 @@ class SupportSetSampler(Sampler[int]):
 
     ORDERS = ("random", "group_by_length", "sequential")
 
-    def __init__(self, plan: SupportSetPlan, order: str = "random", lengths: Sequence[int] | None = None, batch_size: int = 1):
+    def __init__(
+        self,
+        plan: SupportSetPlan,
+        order: str = "random",
+        lengths: Sequence[int] | None = None,
+        batch_size: int = 1,
+    ):
         if order not in self.ORDERS:
             raise ValueError(f"order must be one of {', '.join(self.ORDERS)}, got {order!r}")
         if order == "group_by_length" and lengths is None:

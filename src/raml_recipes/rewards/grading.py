@@ -59,14 +59,19 @@ def _extraction_configs():
 
 @functools.lru_cache(maxsize=65536)
 def parse_gold(gold: str):
-    """Parse a gold answer (cached per process); an empty result means unparseable."""
+    """Parse a gold answer (cached per process); an empty result means unparseable.
+
+    math-verify falls back to the raw string when it cannot build an expression; a gold answer
+    with nothing but that fallback (e.g. "\\frac{" or "???") counts as unparseable.
+    """
     from math_verify import parse
 
     gold = str(gold).strip()
     if not gold:
         return ()
     text = gold if "\\boxed" in gold else f"\\boxed{{{gold}}}"
-    return tuple(parse(text, extraction_config=_extraction_configs()[0]))
+    parsed = parse(text, extraction_config=_extraction_configs()[0])
+    return tuple(parsed) if any(not isinstance(item, str) for item in parsed) else ()
 
 
 def grade(gold: str, completion: str) -> Verdict:

@@ -40,7 +40,9 @@ def main(script_args, training_args, model_args):
         return build_sft_dataset(records, script_args.prompt_template, script_args.system_prompt)
 
     train_dataset, data_stats = sft_rows(script_args.dataset_train_split)
-    eval_dataset = sft_rows(script_args.dataset_test_split)[0] if training_args.eval_strategy != "no" else None
+    eval_dataset = (
+        sft_rows(script_args.dataset_test_split)[0] if training_args.eval_strategy != "no" else None
+    )
 
     trainer = SupportSetSFTTrainer(
         model=model_path,
@@ -52,7 +54,9 @@ def main(script_args, training_args, model_args):
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
 
     trainer.save_model(training_args.output_dir)
-    summary = save_run_summary(trainer, train_result, data=data_stats.as_dict(), model=model_args.model_name_or_path)
+    summary = save_run_summary(
+        trainer, train_result, data=data_stats.as_dict(), model=model_args.model_name_or_path
+    )
     trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
 
     if training_args.push_to_hub:

@@ -20,15 +20,21 @@ class SFTScriptArguments(ScriptArguments):
     max_questions: int | None = field(default=None, metadata={"help": "Use only the first N questions."})
     prompt_template: str = field(
         default=PAPER_SFT_PROMPT,
-        metadata={"help": "User prompt; `{problem}` is replaced by the question. Default: the paper's SFT prompt."},
+        metadata={
+            "help": "User prompt; `{problem}` is replaced by the question. Default: the paper's SFT prompt."
+        },
     )
     system_prompt: str | None = field(default=None, metadata={"help": "Optional system message."})
 
     def __post_init__(self):
         if self.dataset_name is None:
-            raise ValueError("dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id")
+            raise ValueError(
+                "dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id"
+            )
         if self.dataset_streaming:
-            raise ValueError("dataset_streaming is not supported: support sets need every question's trajectories up front")
+            raise ValueError(
+                "dataset_streaming is not supported: support sets need every question's trajectories up front"
+            )
         if self.max_questions is not None and self.max_questions < 1:
             raise ValueError(f"max_questions must be a positive integer, got {self.max_questions}")
         check_prompt_template(self.prompt_template)

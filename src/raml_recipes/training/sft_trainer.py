@@ -26,7 +26,9 @@ def sequence_lengths(dataset) -> list[int]:
 
 def truncate_dataset(dataset, max_length: int):
     """Truncate `input_ids`/`labels` to `max_length` and drop rows left with no trained token."""
-    dataset = dataset.map(lambda ex: {"input_ids": ex["input_ids"][:max_length], "labels": ex["labels"][:max_length]})
+    dataset = dataset.map(
+        lambda ex: {"input_ids": ex["input_ids"][:max_length], "labels": ex["labels"][:max_length]}
+    )
     return dataset.filter(lambda ex: any(label != -100 for label in ex["labels"]))
 
 
@@ -89,6 +91,24 @@ class SupportSetSFTTrainer(SFTTrainer):
             if self._truncate_to is not None:
                 args.max_length = self._truncate_to
 
+        dropped = len(train_dataset) - len(self.train_dataset)
+        if dropped:
+            lost = len(set(train_dataset[QUESTION_ID_COLUMN])) - len(
+                set(self.train_dataset[QUESTION_ID_COLUMN])
+            )
+            logger.warning(
+                "%d of %d rows were dropped (truncation to max_length=%s left no completion token); %d questions "
+                "lost all their trajectories",
+                dropped,
+                len(train_dataset),
+                args.max_length,
+                lost,
+            )
+        if len(self.train_dataset) == 0:
+            raise ValueError(
+                f"no training rows left after tokenization: with max_length={args.max_length} truncation left no "
+                "completion token in any row (the prompt alone fills it); raise max_length"
+            )
         self.support_plan = SupportSetPlan.from_question_ids(
             self.train_dataset[QUESTION_ID_COLUMN],
             support_size=args.support_size,
@@ -101,14 +121,18 @@ class SupportSetSFTTrainer(SFTTrainer):
         if short:
             logger.warning(
                 "%d of %d questions have fewer than support_size=%d distinct trajectories; they use all they have",
-                short, len(self.support_plan.rows_by_question), args.support_size,
+                short,
+                len(self.support_plan.rows_by_question),
+                args.support_size,
             )
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
         first = next(iter(dataset))
         if "input_ids" not in first and "completion" in first and is_conversational(first):
             check_template_keeps_completion(processing_class, first)
-        dataset = super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
+        dataset = super()._prepare_dataset(
+            dataset, processing_class, args, packing, formatting_func, dataset_name
+        )
         if self._truncate_to is not None and not packing:
             dataset = truncate_dataset(dataset, self._truncate_to)
         check_eos_trained(dataset, self._tokenizer, self._truncate_to or args.max_length)
@@ -119,7 +143,9 @@ class SupportSetSFTTrainer(SFTTrainer):
         lengths = sequence_lengths(self.train_dataset) if order == "group_by_length" else None
         # Accelerate hands consecutive per-device batches to consecutive ranks: group by the global batch.
         batch_size = self.args.per_device_train_batch_size * max(1, self.args.world_size)
-        self._support_sampler = SupportSetSampler(self.support_plan, order=order, lengths=lengths, batch_size=batch_size)
+        self._support_sampler = SupportSetSampler(
+            self.support_plan, order=order, lengths=lengths, batch_size=batch_size
+        )
         return self._support_sampler
 
     def support_stats(self) -> dict[str, float]:

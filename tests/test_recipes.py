@@ -1,0 +1,123 @@
+"""Every recipe parses with its stage's TrlParser; bad keys are named; accelerate configs load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from accelerate.commands.config.config_args import load_config_from_file
+
+from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
+from raml_recipes.recipes import RecipeError, parse_recipe
+from raml_recipes.scripts import sft
+
+from .conftest import ROOT
+
+PARSERS = {"sft": sft.make_parser}
+RECIPES = sorted((ROOT / "recipes").glob("*/*/config_*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def bf16_gpu(monkeypatch):
+    """GPU recipes ask for bf16, which TrainingArguments checks against the hardware: pretend a GPU."""
+    import transformers.training_args
+
+    monkeypatch.setattr(transformers.training_args, "is_torch_bf16_gpu_available", lambda: True)
+
+
+def test_every_stage_folder_has_a_parser():
+    assert RECIPES
+    assert {path.parent.name for path in RECIPES} <= set(PARSERS)
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(ROOT / "recipes")))
+def test_recipe_parses_with_trlparser(path):
+    script_args, training_args, model_args = parse_recipe(
+        PARSERS[path.parent.name](), ["--config", str(path)]
+    )
+    raw = yaml.safe_load(path.read_text())
+    assert model_args.model_name_or_path == raw["model_name_or_path"]
+    assert training_args.support_size == raw.get("support_size")
+    assert training_args.output_dir == raw["output_dir"]
+    assert script_args.prompt_template == raw.get("prompt_template", PAPER_SFT_PROMPT)
+
+
+def test_paper_recipes_follow_table_6():
+    for k in (1, 8, 32):
+        _, args, model = parse_recipe(
+            sft.make_parser(), ["--config", str(ROOT / f"recipes/Qwen2.5-7B/sft/config_support{k}.yaml")]
+        )
+        assert args.support_size == k and args.samples_per_question is None
+        assert args.learning_rate == 1e-5 and args.num_train_epochs == 1 and args.bf16
+        assert args.max_length == 1024 + 18432
+        assert args.eos_token == "<|im_end|>"
+        assert model.model_name_or_path == "Qwen/Qwen2.5-7B"
+
+
+def test_command_line_overrides_the_recipe():
+    path = ROOT / "recipes/tiny/sft/config_demo.yaml"
+    _, args, _ = parse_recipe(
+        sft.make_parser(), ["--config", str(path), "--support_size", "1", "--learning_rate", "0.5"]
+    )
+    assert args.support_size == 1 and args.learning_rate == 0.5
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("max_seq_length", "unknown key `max_seq_length`: use `max_length`"),
+        ("warmup_ratio", "unknown key `warmup_ratio`: use `warmup_steps`"),
+        ("overwrite_output_dir", "unknown key `overwrite_output_dir`: removed"),
+        ("suport_size", "unknown key `suport_size`: did you mean `support_size`?"),
+        ("flux_capacitor", "unknown key `flux_capacitor`: not a field"),
+    ],
+)
+def test_unknown_keys_are_named_with_the_file(tmp_path, key, message):
+    recipe = yaml.safe_load((ROOT / "recipes/tiny/sft/config_demo.yaml").read_text())
+    recipe[key] = 1
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(RecipeError, match=f"{path}: {message}".replace("?", r"\?").replace("`", "`")):
+        parse_recipe(sft.make_parser(), ["--config", str(path)])
+
+
+def test_bad_values_name_the_field(tmp_path):
+    recipe = yaml.safe_load((ROOT / "recipes/tiny/sft/config_demo.yaml").read_text())
+    path = tmp_path / "bad.yaml"
+    for key, value, message in [
+        ("support_size", 0, "support_size must be a positive integer"),
+        ("support_redraw", "sometimes", "support_redraw must be 'epoch' or 'fixed'"),
+        ("prompt_template", "Solve:", r"prompt_template must contain the placeholder \{problem\}"),
+    ]:
+        path.write_text(yaml.safe_dump({**recipe, key: value}))
+        with pytest.raises(ValueError, match=message):
+            parse_recipe(sft.make_parser(), ["--config", str(path)])
+
+
+def test_missing_or_malformed_recipe_files(tmp_path):
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        parse_recipe(sft.make_parser(), ["--config", str(tmp_path / "none.yaml")])
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(RecipeError, match="expected a mapping of recipe keys"):
+        parse_recipe(sft.make_parser(), ["--config", str(listing)])
+
+
+@pytest.mark.parametrize("name", ["cpu", "ddp", "zero2", "zero3", "fsdp"])
+def test_accelerate_configs_load(name):
+    config = load_config_from_file(str(ROOT / "accelerate_configs" / f"{name}.yaml"))
+    expected = {
+        "cpu": "MULTI_GPU",
+        "ddp": "MULTI_GPU",
+        "zero2": "DEEPSPEED",
+        "zero3": "DEEPSPEED",
+        "fsdp": "FSDP",
+    }
+    assert str(config.distributed_type).endswith(expected[name])
+    assert config.num_processes == (2 if name == "cpu" else 8)
+    if name.startswith("zero"):
+        assert config.deepspeed_config["zero_stage"] == int(name[-1])
+    assert (
+        Path(ROOT / "accelerate_configs" / f"{name}.yaml").read_text().startswith("#")
+    )  # each says what it is for
