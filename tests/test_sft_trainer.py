@@ -184,3 +184,28 @@ def test_resuming_from_a_checkpoint_replays_the_same_order(tiny_model_dir, recor
         resume_from_checkpoint=str(tmp_path / "full" / "out" / "checkpoint-8")
     )  # mid-way through epoch 2
     assert resumed.seen == full.seen[8:]
+
+
+def test_sft_script_trains_lora_adapters_with_an_eval_split(tmp_path):
+    from raml_recipes.recipes import parse_recipe
+    from raml_recipes.scripts import sft
+
+    from .conftest import GSM8K_TRAJECTORIES, ROOT
+
+    output_dir = tmp_path / "lora"
+    argv = [
+        "--config", str(ROOT / "recipes/tiny/sft/config_demo.yaml"), "--output_dir", str(output_dir),
+        "--max_questions", "8", "--num_train_epochs", "1", "--use_peft", "--lora_r", "4", "--lora_alpha", "8",
+        "--eval_strategy", "epoch", "--eval_dataset_name", str(GSM8K_TRAJECTORIES), "--disable_tqdm", "true",
+    ]  # fmt: skip
+    sft.main(*parse_recipe(sft.make_parser(), argv))
+    assert (output_dir / "adapter_model.safetensors").is_file() and not (
+        output_dir / "model.safetensors"
+    ).exists()
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    assert any("eval_loss" in entry for entry in metrics["log_history"])
+    assert metrics["data"]["questions"] == 8
+
+    without_eval_source = [*argv[:-4], "--disable_tqdm", "true"]
+    with pytest.raises(ValueError, match="set eval_dataset_name"):
+        sft.main(*parse_recipe(sft.make_parser(), without_eval_source))

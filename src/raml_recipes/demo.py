@@ -63,13 +63,13 @@ def _run_script(module: str, args: list[str], log_path: Path) -> None:
     """Run a stage script in its own process (memory is returned between stages), output teed to a log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        )
-        for line in process.stdout:
-            log.write(line)
-            sys.stdout.write(line)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Bytes as they come, so progress bars redraw in place ("\r") instead of printing a line each.
+        for chunk in iter(lambda: process.stdout.read1(65536), b""):
+            log.write(chunk)
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
         code = process.wait()
     if code != 0:
         raise StageFailed(f"{' '.join(command)} exited with status {code}; see {log_path}")

@@ -19,6 +19,7 @@ PAPER_SFT_PROMPT = (
     "Here is the problem: \n\n{problem}"
 )
 PROBLEM_PLACEHOLDER = "{problem}"
+QUESTION_ID_COLUMN = "question_id"
 
 
 @dataclass
@@ -61,7 +62,7 @@ def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_p
 
     check_prompt_template(prompt_template)
     stats = SFTDataStats()
-    rows = {"question_id": [], "prompt": [], "completion": []}
+    rows = {QUESTION_ID_COLUMN: [], "prompt": [], "completion": []}
     for record in records:
         stats.questions += 1
         flags = record.get("correct") or [True] * len(record["trajectories"])
@@ -74,12 +75,12 @@ def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_p
                 stats.duplicates_dropped += 1
                 continue
             seen.add(text)
-            rows["question_id"].append(record["id"])
+            rows[QUESTION_ID_COLUMN].append(record["id"])
             rows["prompt"].append(prompt_messages(record["problem"], prompt_template, system_prompt))
             rows["completion"].append([{"role": "assistant", "content": text}])
         stats.questions_used += bool(seen)
         stats.trajectories += len(seen)
-    if not rows["question_id"]:
+    if not rows[QUESTION_ID_COLUMN]:
         raise DataError("no correct trajectories to train on")
     if stats.questions_used < stats.questions:
         logger.warning(

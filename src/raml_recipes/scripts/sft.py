@@ -30,19 +30,16 @@ def main(script_args, training_args, model_args):
         **(training_args.model_init_kwargs or {}),
     }
 
-    def sft_rows(split):
+    def sft_rows(name, split):
         records = load_trajectories(
-            script_args.dataset_name,
-            split=split,
-            config=script_args.dataset_config,
-            max_questions=script_args.max_questions,
+            name, split=split, config=script_args.dataset_config, max_questions=script_args.max_questions
         )
         return build_sft_dataset(records, script_args.prompt_template, script_args.system_prompt)
 
-    train_dataset, data_stats = sft_rows(script_args.dataset_train_split)
-    eval_dataset = (
-        sft_rows(script_args.dataset_test_split)[0] if training_args.eval_strategy != "no" else None
-    )
+    train_dataset, data_stats = sft_rows(script_args.dataset_name, script_args.dataset_train_split)
+    eval_dataset = None
+    if training_args.eval_strategy != "no":
+        eval_dataset, _ = sft_rows(*script_args.eval_source())
 
     trainer = SupportSetSFTTrainer(
         model=model_path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trl import ScriptArguments, SFTConfig
 
@@ -25,6 +26,13 @@ class SFTScriptArguments(ScriptArguments):
         },
     )
     system_prompt: str | None = field(default=None, metadata={"help": "Optional system message."})
+    eval_dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Held-out trajectories for the evaluation loss (when eval_strategy is set). Default: the "
+            "`dataset_test_split` split of dataset_name, which must then be a folder or a Hub id."
+        },
+    )
 
     def __post_init__(self):
         if self.dataset_name is None:
@@ -38,6 +46,17 @@ class SFTScriptArguments(ScriptArguments):
         if self.max_questions is not None and self.max_questions < 1:
             raise ValueError(f"max_questions must be a positive integer, got {self.max_questions}")
         check_prompt_template(self.prompt_template)
+
+    def eval_source(self) -> tuple[str, str]:
+        """(name, split) of the evaluation trajectories."""
+        if self.eval_dataset_name:
+            return self.eval_dataset_name, self.dataset_test_split
+        if Path(self.dataset_name).is_file():
+            raise ValueError(
+                f"eval_strategy is set but dataset_name {self.dataset_name} is a single file, with no test split: "
+                "set eval_dataset_name to a file of held-out trajectories"
+            )
+        return self.dataset_name, self.dataset_test_split
 
 
 @dataclass

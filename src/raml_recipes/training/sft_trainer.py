@@ -7,13 +7,11 @@ import logging
 from trl import SFTTrainer
 from trl.data_utils import is_conversational
 
-from ..data.sft_format import check_template_keeps_completion
+from ..data.sft_format import QUESTION_ID_COLUMN, check_template_keeps_completion
 from ..data.support_set import SupportSetPlan, SupportSetSampler
 from .config import SupportSetSFTConfig
 
 logger = logging.getLogger(__name__)
-
-QUESTION_ID_COLUMN = "question_id"
 
 
 def sequence_lengths(dataset) -> list[int]:
