@@ -18,6 +18,7 @@ USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
 
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
+    "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
 }
 

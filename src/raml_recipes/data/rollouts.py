@@ -12,17 +12,15 @@ math-verify (gold first, answer read after `</think>`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from tqdm.auto import tqdm
 
-from ..rewards.grading import Verdict, grade
+from ..rewards.grading import Verdict
+from ..rewards.pool import grade_many
 from .errors import DataError
 from .schema import question_id
-
-logger = logging.getLogger(__name__)
 
 QUESTION_FIELDS = ("problem", "question")
 GOLD_FIELDS = ("answer", "gold", "gold_answer", "gt_answer", "ground_truth")
@@ -159,35 +157,37 @@ def rollouts_to_trajectories(
     *,
     source: str,
     keep_incorrect: bool = False,
-    grader: Callable[[str, str], Verdict] = grade,
+    grader: Callable[[list[tuple[str, str]]], list[Verdict]] | None = None,
 ) -> tuple[list[dict], RolloutStats]:
     """Grade every completion and return canonical records plus counts.
 
     With `keep_incorrect=False` (the default) only correct completions are kept and questions with
     none are dropped; otherwise every completion is kept with its verdict in `correct`. Questions
     whose gold answer cannot be parsed are dropped and counted: their completions cannot be judged.
+    `grader` grades a list of (gold, completion) pairs (default: the bounded, parallel `grade_many`).
     """
     stats = RolloutStats()
     rows = list(rows)
     stats.rows = len(rows)
-    questions = _group_rows(rows, source)
+    questions = list(_group_rows(rows, source).values())
     stats.questions = len(questions)
-    records = []
-    for entry in tqdm(
-        questions.values(), desc="Grading rollouts", unit="question", disable=len(questions) < 50
-    ):
-        verdicts = [grader(entry["answer"], text) for text in entry["completions"]]
-        stats.completions += len(verdicts)
-        if any(v.correct is None for v in verdicts):
-            stats.questions_with_unparseable_gold += 1
-            logger.warning(
-                "%s: question %s has an unparseable gold answer %r; dropped",
-                source,
-                entry["id"],
-                entry["answer"],
-            )
+    pairs = [(entry["answer"], text) for entry in questions for text in entry["completions"]]
+    if grader is None:
+        with tqdm(
+            total=len(pairs), desc="Grading rollouts", unit="completion", disable=len(pairs) < 200
+        ) as bar:
+            verdicts = grade_many(pairs, progress=bar.update)
+    else:
+        verdicts = grader(pairs)
+    stats.completions = len(verdicts)
+    records, offset = [], 0
+    for entry in questions:
+        own = verdicts[offset : offset + len(entry["completions"])]
+        offset += len(own)
+        if any(v.correct is None for v in own):
+            stats.questions_with_unparseable_gold += 1  # the grader logs each such gold once
             continue
-        flags = [bool(v.correct) for v in verdicts]
+        flags = [bool(v.correct) for v in own]
         stats.correct += sum(flags)
         if not any(flags):
             stats.questions_without_correct += 1

@@ -1,5 +1,39 @@
-"""Grading and rule-based rewards."""
+"""Grading and rule-based rewards.
 
-from .grading import Verdict, answer_region, grade
+`grade` / `grade_many` are the entry points: they run in the process-wide `GradingPool`, so every
+item finishes within the deadline, from any thread, async task or DataLoader worker. The reward
+functions for GRPO are in `functions` and registered by name.
+"""
 
-__all__ = ["Verdict", "answer_region", "grade"]
+from .functions import (
+    REWARD_FUNCTIONS,
+    AccuracyReward,
+    CosineScaledReward,
+    FormatReward,
+    RamlReward,
+    SoftOverlongPunishment,
+    get_reward_function,
+    get_reward_functions,
+)
+from .grading import Verdict, answer_region, grade_text
+from .pool import GradingPool, configure_grading, get_pool, grade, grade_many, grade_many_async
+
+__all__ = [
+    "REWARD_FUNCTIONS",
+    "AccuracyReward",
+    "CosineScaledReward",
+    "FormatReward",
+    "GradingPool",
+    "RamlReward",
+    "SoftOverlongPunishment",
+    "Verdict",
+    "answer_region",
+    "configure_grading",
+    "get_pool",
+    "get_reward_function",
+    "get_reward_functions",
+    "grade",
+    "grade_many",
+    "grade_many_async",
+    "grade_text",
+]
