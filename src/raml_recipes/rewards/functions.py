@@ -17,6 +17,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from .grading import THINK_CLOSE, THINK_OPEN, Verdict
 from .pool import grade_many
@@ -95,6 +97,7 @@ class AccuracyReward(GradedReward):
         return [None if v.correct is None else float(v.correct) for v in verdicts]
 
 
+@dataclass(frozen=True)
 class FormatChecker:
     """Whether a completion follows a response format, with exactly one of each block.
 
@@ -106,12 +109,13 @@ class FormatChecker:
     open it again; for text prompts this is detected from the prompt itself.
     """
 
-    STYLES = ("raml", "r1")
+    STYLES: ClassVar[tuple[str, ...]] = ("raml", "r1")
+    style: str = "raml"
+    think_opened_in_prompt: bool = False
 
-    def __init__(self, style: str = "raml", think_opened_in_prompt: bool = False):
-        if style not in self.STYLES:
-            raise ValueError(f"format style must be one of {', '.join(self.STYLES)}, got {style!r}")
-        self.style, self.think_opened_in_prompt = style, think_opened_in_prompt
+    def __post_init__(self):
+        if self.style not in self.STYLES:
+            raise ValueError(f"format style must be one of {', '.join(self.STYLES)}, got {self.style!r}")
 
     def __call__(self, text: str, prompt=None) -> bool:
         opened = self.think_opened_in_prompt or prompt_opens_thought(prompt)

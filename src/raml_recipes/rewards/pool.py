@@ -51,6 +51,7 @@ class GradingCounters:
 
     graded: int = 0
     timeouts: int = 0
+    slowest_item_s: float = 0.0
     unparseable_gold: int = 0
     worker_restarts: int = 0
 
@@ -124,6 +125,15 @@ class GradingPool:
         worker.kill()
         self._workers[self._workers.index(worker)] = self._spawn()
         self.counters.worker_restarts += 1
+
+    def start(self) -> GradingPool:
+        """Start the workers and wait until each is ready (otherwise the first batch waits for them)."""
+        with self._lock:
+            while len(self._workers) < self.size:
+                self._workers.append(self._spawn())
+            while not all(worker.ready for worker in self._workers):
+                self._collect([], [], deque(), lambda index: None)
+        return self
 
     def close(self) -> None:
         for worker in self._workers:
@@ -223,12 +233,15 @@ class GradingPool:
                     correct, reason, extracted = json.loads(line)
                     index = worker.chunk.pop(0)
                     results[index] = Verdict(correct, reason, extracted)
-                    worker.item_started = time.monotonic()
+                    finished = time.monotonic()
+                    self._note_latency(finished - worker.item_started)
+                    worker.item_started = finished
                     count += 1
                     settled(index)
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.chunk and now - worker.item_started > self.deadline:
+                self._note_latency(now - worker.item_started)
                 index = worker.chunk.pop(0)
                 results[index] = Verdict(False, "timeout")
                 self.counters.timeouts += 1
@@ -265,6 +278,9 @@ class GradingPool:
             worker.chunk = []
         self._replace(worker)
         return count
+
+    def _note_latency(self, seconds: float) -> None:
+        self.counters.slowest_item_s = max(self.counters.slowest_item_s, round(seconds, 3))
 
     def _remember_timeout(self, pair: tuple) -> None:
         self._timed_out[pair] = None
