@@ -7,7 +7,8 @@
 Input: a .jsonl/.json/.parquet file, a `save_to_disk` folder or a Hub dataset id, with one row per
 question and a list of completions, or one row per completion (see raml_recipes.data.rollouts).
 Every row is checked before anything is written; a bad row stops the run and names the file, row
-and field. Counts go to stdout and, with --stats, to a JSON file.
+and field. Completions are graded in parallel, each within a deadline (a completion that hangs
+math-verify counts as incorrect). Counts go to stdout and, with --stats, to a JSON file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from raml_recipes.data.errors import DataError
 from raml_recipes.data.io import write_json, write_jsonl
 from raml_recipes.data.loaders import iter_source_rows
 from raml_recipes.data.rollouts import rollouts_to_trajectories
+from raml_recipes.rewards import configure_grading
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-incorrect", action="store_true", help="keep every completion, with its verdict"
     )
     parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
+    parser.add_argument("--workers", type=int, default=None, help="grading processes (default: CPU cores)")
+    parser.add_argument("--deadline", type=float, default=None, help="seconds allowed per completion (default 5)")
     args = parser.parse_args(argv)
+    configure_grading(workers=args.workers, deadline=args.deadline)
     try:
         rows = iter_source_rows(args.input, split=args.split, config=args.config)
         records, stats = rollouts_to_trajectories(rows, source=args.input, keep_incorrect=args.keep_incorrect)
