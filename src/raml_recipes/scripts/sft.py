@@ -58,6 +58,9 @@ def main(script_args, training_args, model_args):
 
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    # Leave together: a rank that destroys the process group while another still writes the summary
+    # can leave that one hanging in the teardown.
+    trainer.accelerator.wait_for_everyone()
     trainer.end()
 
 
