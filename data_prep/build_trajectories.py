@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
     parser.add_argument("--workers", type=int, default=None, help="grading processes (default: CPU cores)")
-    parser.add_argument("--deadline", type=float, default=None, help="seconds allowed per completion (default 5)")
+    parser.add_argument(
+        "--deadline", type=float, default=None, help="seconds allowed per completion (default 5)"
+    )
     args = parser.parse_args(argv)
     configure_grading(workers=args.workers, deadline=args.deadline)
     try:

@@ -47,108 +47,83 @@ def _first_field(row: dict, names: tuple[str, ...]) -> str | None:
     return next((name for name in names if row.get(name) is not None), None)
 
 
-def _completion_text(value, source, row, field) -> str:
+def _completion_text(value, fail, field: str) -> str:
     # Conversational completions ([{"role": "assistant", "content": ...}]) are read as their text.
     if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
         value = "".join(str(m.get("content", "")) for m in value)
     elif isinstance(value, dict):
         value = value.get("content", value.get("text"))
     if not isinstance(value, str):
-        raise DataError(
-            f"expected the completion as text, got {type(value).__name__}",
-            source=source,
-            row=row,
-            field=field,
-        )
+        fail(f"expected the completion as text, got {type(value).__name__}", field)
     # A prompt that ends with "<think>\n" leaves the completion with only the closing tag.
     if "</think>" in value and "<think>" not in value:
         value = "<think>\n" + value
     return value
 
 
+def _read_row(number: int, row: dict, source: str) -> dict:
+    """One rollout row checked and read: its question key, problem, gold, completions and other fields."""
+
+    def fail(message: str, field: str | None = None):
+        raise DataError(message, source=source, row=number, field=field)
+
+    question_field = _first_field(row, QUESTION_FIELDS)
+    if question_field is None:
+        fail(f"missing (expected one of {', '.join(QUESTION_FIELDS)})", "problem")
+    gold_field = _first_field(row, GOLD_FIELDS)
+    if gold_field is None:
+        fail(f"missing (expected one of {', '.join(GOLD_FIELDS)})", "answer")
+    problem, gold = row[question_field], row[gold_field]
+    if not isinstance(problem, str) or not problem.strip():
+        fail("expected non-empty text", question_field)
+    if isinstance(gold, bool) or not isinstance(gold, (str, int, float)) or not str(gold).strip():
+        fail("expected the gold answer as non-empty text", gold_field)
+    list_field = _first_field(row, COMPLETION_LIST_FIELDS)
+    single_field = _first_field(row, COMPLETION_FIELDS)
+    if list_field is not None:
+        values = row[list_field]
+        if not isinstance(values, list):
+            fail(f"expected a list of completions, got {type(values).__name__}", list_field)
+        completions = [_completion_text(v, fail, f"{list_field}[{i}]") for i, v in enumerate(values)]
+        completion_field, key_field = list_field, _first_field(row, (*GROUP_FIELDS, "id"))
+    elif single_field is not None:
+        completions = [_completion_text(row[single_field], fail, single_field)]
+        # One row per completion: here `id` usually names the completion, not the question.
+        completion_field, key_field = single_field, _first_field(row, GROUP_FIELDS)
+    else:
+        fail(
+            f"no completions (expected a list in one of {', '.join(COMPLETION_LIST_FIELDS)} "
+            f"or text in one of {', '.join(COMPLETION_FIELDS)})"
+        )
+    excluded = {completion_field, question_field, gold_field, key_field}
+    return {
+        "id": str(row[key_field]) if key_field else question_id(problem),
+        "problem": problem,
+        "answer": str(gold),
+        "completions": completions,
+        "fields": {k: v for k, v in row.items() if k not in excluded},
+        "row": number,
+        "gold_field": gold_field,
+    }
+
+
 def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict]:
     """Collect completions per question, checking every row."""
     questions: dict[str, dict] = {}
     for number, row in rows:
-        question_field = _first_field(row, QUESTION_FIELDS)
-        if question_field is None:
+        read = _read_row(number, row, source)
+        entry = questions.setdefault(read["id"], read)
+        if entry is read:
+            continue
+        if read["answer"] != entry["answer"]:
             raise DataError(
-                f"missing (expected one of {', '.join(QUESTION_FIELDS)})",
-                source=source,
-                row=number,
-                field="problem",
-            )
-        gold_field = _first_field(row, GOLD_FIELDS)
-        if gold_field is None:
-            raise DataError(
-                f"missing (expected one of {', '.join(GOLD_FIELDS)})",
-                source=source,
-                row=number,
-                field="answer",
-            )
-        problem, gold = row[question_field], row[gold_field]
-        if not isinstance(problem, str) or not problem.strip():
-            raise DataError("expected non-empty text", source=source, row=number, field=question_field)
-        if isinstance(gold, bool) or not isinstance(gold, (str, int, float)) or not str(gold).strip():
-            raise DataError(
-                "expected the gold answer as non-empty text", source=source, row=number, field=gold_field
-            )
-        list_field = _first_field(row, COMPLETION_LIST_FIELDS)
-        single_field = _first_field(row, COMPLETION_FIELDS)
-        if list_field is not None:
-            values = row[list_field]
-            if not isinstance(values, list):
-                raise DataError(
-                    f"expected a list of completions, got {type(values).__name__}",
-                    source=source,
-                    row=number,
-                    field=list_field,
-                )
-            completions = [
-                _completion_text(v, source, number, f"{list_field}[{i}]") for i, v in enumerate(values)
-            ]
-            consumed = {list_field}
-            key_field = _first_field(row, (*GROUP_FIELDS, "id"))
-        elif single_field is not None:
-            completions = [_completion_text(row[single_field], source, number, single_field)]
-            consumed = {single_field}
-            key_field = _first_field(
-                row, GROUP_FIELDS
-            )  # here `id` usually names the completion, not the question
-        else:
-            raise DataError(
-                f"no completions (expected a list in one of {', '.join(COMPLETION_LIST_FIELDS)} "
-                f"or text in one of {', '.join(COMPLETION_FIELDS)})",
-                source=source,
-                row=number,
-            )
-        key = str(row[key_field]) if key_field else question_id(problem)
-        entry = questions.get(key)
-        if entry is None:
-            fields = {
-                k: v
-                for k, v in row.items()
-                if k not in consumed and k not in (question_field, gold_field, key_field)
-            }
-            questions[key] = {
-                "id": key,
-                "problem": problem,
-                "answer": str(gold),
-                "completions": completions,
-                "fields": fields,
-                "row": number,
-            }
-        else:
-            if str(gold) != entry["answer"]:
-                raise DataError(
-                    f"gold answer {gold!r} differs from {entry['answer']!r} given for the same question in row {entry['row']}",
-                    source=source,
-                    row=number,
-                    field=gold_field,
-                )
-            entry["completions"].extend(completions)
-            # Only fields that agree across a question's rows describe the question.
-            entry["fields"] = {k: v for k, v in entry["fields"].items() if row.get(k) == v}
+                f"gold answer {read['answer']!r} differs from {entry['answer']!r} given for the same question "
+                f"in row {entry['row']}",
+                source=source, row=number, field=read["gold_field"],
+            )  # fmt: skip
+        entry["completions"].extend(read["completions"])
+        # Only fields that agree across a question's rows describe the question.
+        entry["fields"] = {k: v for k, v in entry["fields"].items() if read["fields"].get(k) == v}
     return questions
 
 

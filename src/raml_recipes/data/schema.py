@@ -22,76 +22,50 @@ def question_id(problem: str) -> str:
     return hashlib.sha1(problem.strip().encode("utf-8")).hexdigest()[:16]
 
 
-def _text(value, what: str, source, row, field) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise DataError(
-            f"expected {what} as text, got {type(value).__name__}", source=source, row=row, field=field
-        )
-    text = str(value)
-    if not text.strip():
-        raise DataError(f"{what} is empty", source=source, row=row, field=field)
-    return text
-
-
 def validate_record(row: dict, *, source: str | None = None, row_number: int | None = None) -> dict:
     """Check one row against the canonical schema and return it normalised (ids and answers as text)."""
+
+    def fail(message: str, field: str | None = None):
+        raise DataError(message, source=source, row=row_number, field=field)
+
+    def text(field: str, what: str) -> str:
+        value = row[field]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            fail(f"expected {what} as text, got {type(value).__name__}", field)
+        if not str(value).strip():
+            fail(f"{what} is empty", field)
+        return str(value)
+
     if not isinstance(row, dict):
-        raise DataError(f"expected an object, got {type(row).__name__}", source=source, row=row_number)
+        fail(f"expected an object, got {type(row).__name__}")
     for field in ("problem", "answer", "trajectories"):
         if row.get(field) is None:
-            raise DataError("missing", source=source, row=row_number, field=field)
-    problem = _text(row["problem"], "the problem", source, row_number, "problem")
-    answer = _text(row["answer"], "the gold answer", source, row_number, "answer")
+            fail("missing", field)
+    problem, answer = text("problem", "the problem"), text("answer", "the gold answer")
     trajectories = row["trajectories"]
     if isinstance(trajectories, str) or not isinstance(trajectories, (list, tuple)):
-        raise DataError(
-            f"expected a list of texts, got {type(trajectories).__name__}",
-            source=source,
-            row=row_number,
-            field="trajectories",
-        )
-    for index, text in enumerate(trajectories):
-        if not isinstance(text, str):
-            raise DataError(
-                f"expected text, got {type(text).__name__}",
-                source=source,
-                row=row_number,
-                field=f"trajectories[{index}]",
-            )
-        if not text.strip():
-            raise DataError("empty trajectory", source=source, row=row_number, field=f"trajectories[{index}]")
+        fail(f"expected a list of texts, got {type(trajectories).__name__}", "trajectories")
+    for index, trajectory in enumerate(trajectories):
+        if not isinstance(trajectory, str):
+            fail(f"expected text, got {type(trajectory).__name__}", f"trajectories[{index}]")
+        if not trajectory.strip():
+            fail("empty trajectory", f"trajectories[{index}]")
     correct = row.get("correct")
     if correct is not None:
         if not isinstance(correct, (list, tuple)) or len(correct) != len(trajectories):
-            raise DataError(
-                f"expected a list of {len(trajectories)} booleans (one per trajectory)",
-                source=source,
-                row=row_number,
-                field="correct",
-            )
+            fail(f"expected a list of {len(trajectories)} booleans (one per trajectory)", "correct")
         for index, flag in enumerate(correct):
             if not isinstance(flag, bool):
-                raise DataError(
-                    f"expected true/false, got {flag!r}",
-                    source=source,
-                    row=row_number,
-                    field=f"correct[{index}]",
-                )
-    record_id = row.get("id")
-    record_id = (
-        question_id(problem)
-        if record_id is None or record_id == ""
-        else _text(record_id, "the id", source, row_number, "id")
-    )
-    source_field = row.get("source")
+                fail(f"expected true/false, got {flag!r}", f"correct[{index}]")
+    has_id = row.get("id") not in (None, "")
     return {
         **row,
-        "id": record_id,
+        "id": text("id", "the id") if has_id else question_id(problem),
         "problem": problem,
         "answer": answer,
         "trajectories": list(trajectories),
-        "correct": list(correct) if correct is not None else None,
-        "source": None if source_field is None else str(source_field),
+        "correct": None if correct is None else list(correct),
+        "source": None if row.get("source") is None else str(row["source"]),
     }
 
 

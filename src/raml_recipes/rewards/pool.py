@@ -121,6 +121,10 @@ class GradingPool:
             )
         return _Worker(process, stderr_path)
 
+    def _fill(self) -> None:
+        while len(self._workers) < self.size:
+            self._workers.append(self._spawn())
+
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         self._workers[self._workers.index(worker)] = self._spawn()
@@ -129,8 +133,7 @@ class GradingPool:
     def start(self) -> GradingPool:
         """Start the workers and wait until each is ready (otherwise the first batch waits for them)."""
         with self._lock:
-            while len(self._workers) < self.size:
-                self._workers.append(self._spawn())
+            self._fill()
             while not all(worker.ready for worker in self._workers):
                 self._collect([], [], deque(), lambda index: None)
         return self
@@ -198,8 +201,7 @@ class GradingPool:
         todo.sort(key=lambda index: unique[index][0])
         chunk_size = max(1, min(16, len(todo) // (4 * self.size) or 1))
         queue = deque(todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size))
-        while len(self._workers) < self.size:
-            self._workers.append(self._spawn())
+        self._fill()
         remaining = len(todo)
         while remaining:
             for worker in self._workers:
