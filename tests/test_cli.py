@@ -51,4 +51,10 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
 
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
-    assert again.stdout.count("(done in an earlier run, skipped)") == 2
+    assert again.stdout.count("(done in an earlier run, skipped)") == 4
+    evaluation = summary["stages"]["evaluate"]
+    assert {"base", "sft"} <= set(evaluation) and evaluation["sft"]["questions"] == 4
+    assert (out / "evaluate" / "sft" / "samples.jsonl").is_file() and (
+        out / "probe" / "confidence.png"
+    ).is_file()
+    assert summary["stages"]["probe"]["correct"]["trajectories"] == 4

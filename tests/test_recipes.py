@@ -10,11 +10,11 @@ from accelerate.commands.config.config_args import load_config_from_file
 
 from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
 from raml_recipes.recipes import RecipeError, parse_recipe
-from raml_recipes.scripts import sft
+from raml_recipes.scripts import evaluate, sft
 
 from .conftest import ROOT
 
-PARSERS = {"sft": sft.make_parser}
+PARSERS = {"sft": sft.make_parser, "evaluate": evaluate.make_parser}
 RECIPES = sorted((ROOT / "recipes").glob("*/*/config_*.yaml"))
 
 
@@ -31,16 +31,29 @@ def test_every_stage_folder_has_a_parser():
     assert {path.parent.name for path in RECIPES} <= set(PARSERS)
 
 
+def normalised(value, like=None):
+    """Compare recipe values as the dataclasses hold them: enums by value, lists for list fields."""
+    value = getattr(value, "value", value)
+    if like == [] and value == "none":  # report_to: none
+        return []
+    if isinstance(like, list) and not isinstance(value, list):
+        value = [value]
+    if isinstance(like, float) and isinstance(value, (int, str)):
+        value = float(value)
+    return value
+
+
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(ROOT / "recipes")))
 def test_recipe_parses_with_trlparser(path):
-    script_args, training_args, model_args = parse_recipe(
-        PARSERS[path.parent.name](), ["--config", str(path)]
-    )
+    parsed = parse_recipe(PARSERS[path.parent.name](), ["--config", str(path)])
     raw = yaml.safe_load(path.read_text())
-    assert model_args.model_name_or_path == raw["model_name_or_path"]
-    assert training_args.support_size == raw.get("support_size")
-    assert training_args.output_dir == raw["output_dir"]
-    assert script_args.prompt_template == raw.get("prompt_template", PAPER_SFT_PROMPT)
+    # Every key of the YAML lands, with its value, in one of the stage's dataclasses.
+    for key, value in raw.items():
+        found = [getattr(obj, key) for obj in parsed if hasattr(obj, key)]
+        assert found, key
+        assert normalised(found[0]) == normalised(value, like=found[0]), key
+    if path.parent.name == "sft":
+        assert parsed[0].prompt_template == raw.get("prompt_template", PAPER_SFT_PROMPT)
 
 
 def test_paper_recipes_follow_table_6():

@@ -18,7 +18,9 @@ USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
 
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
+    "evaluate": ("raml_recipes.scripts.evaluate", "sample and score a model on math benchmarks"),
     "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
+    "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
 }
 

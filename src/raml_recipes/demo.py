@@ -1,8 +1,10 @@
 """`raml demo`: the RaML pipeline end to end on the embedded model, offline, on a CPU.
 
 Stages (each one skipped on a rerun once it has completed):
-1. data: GSM8K training solutions -> canonical trajectory records, three renderings per question;
-2. sft:  support-set SFT of SmolLM2-135M-Instruct (k=2 of 3 trajectories per question).
+1. data:     GSM8K training solutions -> canonical trajectory records, three renderings per question;
+2. sft:      support-set SFT of SmolLM2-135M-Instruct (k=2 of 3 trajectories per question);
+3. evaluate: the base and the SFT model on GSM8K test questions (pass@k, mG-pass@k, maj@k);
+4. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions.
 
 `--quick` runs the same stages on the tiny random model in well under a minute.
 """
@@ -105,9 +107,47 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
             "support_set": metrics["support_set"],
         }
 
+    model_name = "tiny" if quick else "SmolLM2-135M-Instruct"
+    eval_recipe = recipe(model_name, "evaluate", "config_demo.yaml" if quick else "config_gsm8k.yaml")
+    base_model = "embedded:tiny-llama" if quick else "embedded:smollm2-135m"
+
+    def evaluate() -> dict:
+        results = {}
+        for label, model in (("base", base_model), ("sft", str(sft_dir))):
+            target = out_dir / "evaluate" / label
+            _run_script(
+                "raml_recipes.scripts.evaluate",
+                ["--config", str(eval_recipe), "--model_name_or_path", model, "--output_dir", str(target)],
+                out_dir / "logs" / f"evaluate-{label}.log",
+            )
+            summary = json.loads((target / "summary.json").read_text())["benchmarks"]["gsm8k"]
+            results[label] = {"model": model, "output_dir": str(target), **summary}
+        return results
+
+    def probe() -> dict:
+        target = out_dir / "probe"
+        _run_script(
+            "raml_recipes.scripts.probe",
+            ["confidence", "--model_name_or_path", str(sft_dir), "--data", "gsm8k",
+             "--max_trajectories", "8" if quick else "40", "--ema_alpha", "0.1", "--output_dir", str(target)],
+            out_dir / "logs" / "probe.log",
+        )  # fmt: skip
+        summary = json.loads((target / "confidence.json").read_text())
+        return {
+            "figure": str(target / "confidence.png"),
+            "correct": summary["correct"],
+            "incorrect": summary["incorrect"],
+        }
+
     return [
         Stage("data", "GSM8K solutions -> trajectory records (3 per question)", data),
         Stage("sft", f"support-set SFT ({sft_recipe.relative_to(recipe().parent)})", sft),
+        Stage(
+            "evaluate",
+            f"base and SFT model on GSM8K test ({eval_recipe.relative_to(recipe().parent)})",
+            evaluate,
+        ),
+        Stage("probe", "answer confidence along correct and perturbed GSM8K solutions (SFT model)", probe),
     ]
 
 
@@ -133,13 +173,18 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
         return 1
     summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
-    sft = results["sft"]
+    sft, evaluation, probe = results["sft"], results["evaluate"], results["probe"]
+    k = "pass@1"
     print(
         f"\nDemo finished in {time.monotonic() - start:.0f} s. Outputs in {out_dir}:\n"
         f"  trajectories   {results['data']['trajectories']}\n"
         f"  checkpoint     {sft['checkpoint']}\n"
         f"  metrics        {sft['metrics']}  (loss {sft['first_loss']:.3f} -> {sft['last_loss']:.3f})\n"
         f"  curves         {sft['curves']}\n"
+        f"  evaluation     {evaluation['base']['output_dir']}  (GSM8K {k}: base {evaluation['base'].get(k, 0):.1f}%, "
+        f"SFT {evaluation['sft'].get(k, 0):.1f}%)\n"
+        f"  confidence     {probe['figure']}  (mean NLL slope: correct {probe['correct']['mean_slope']:.2f}, "
+        f"perturbed {probe['incorrect']['mean_slope']:.2f})\n"
         f"  summary        {summary}"
     )
     return 0

@@ -52,6 +52,14 @@ def prompt_messages(
     return messages
 
 
+def render_prompt_text(
+    tokenizer, problem: str, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None
+) -> str:
+    """The full generation prompt for a question: chat template applied, assistant turn opened."""
+    messages = prompt_messages(problem, prompt_template, system_prompt)
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
 def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None):
     """Expand canonical records into SFT rows with columns `question_id`, `prompt`, `completion`.
 

@@ -1,0 +1,1 @@
+"""The paper's probes: answer confidence along a thought, reflection tokens, forced early stopping."""

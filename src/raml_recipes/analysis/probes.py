@@ -1,0 +1,212 @@
+"""Run the paper's probes on a model and write their JSON and figures.
+
+- confidence: answer NLL along each thought (`confidence.json`, `confidence.png`);
+- reflection: relative NLL change at reflection words vs all tokens (`reflection.json`, `.png`, `.md`);
+- early_stop: forced-answer accuracy against how much of the thought is kept (`early_stop.json`, `.png`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..data.io import write_json
+from ..data.sft_format import PAPER_SFT_PROMPT, render_prompt_text
+from ..models.loading import DTYPES, load_causal_lm, load_tokenizer
+from ..plotting import line_plot
+from .confidence import answer_nll_curve, binned, ema, encode_probe, slope
+from .early_stop import DEFAULT_FRACTIONS, forced_answer_accuracy
+from .reflection import REFLECTION_WORDS, reflection_stats
+from .trajectories import probe_trajectories
+
+PROBES = ("confidence", "reflection", "early_stop")
+
+
+@dataclass
+class ProbeConfig:
+    """`raml probe <confidence|reflection|early_stop>` settings."""
+
+    probe: str = field(metadata={"help": "Which probe.", "choices": list(PROBES)})
+    model_name_or_path: str = field(metadata={"help": "Hub id, local folder or embedded:<name>."})
+    output_dir: str = field(metadata={"help": "Where the JSON and figures go."})
+    data: str = field(default="gsm8k", metadata={"help": "gsm8k, r1_traces, or a canonical trajectory file."})
+    max_trajectories: int | None = field(default=100, metadata={"help": "Use the first N trajectories."})
+    max_thought_tokens: int | None = field(
+        default=None, metadata={"help": "Cut longer thoughts to this many tokens."}
+    )
+    stride: int = field(default=1, metadata={"help": "Probe every stride-th prefix (confidence)."})
+    chunk: int = field(default=64, metadata={"help": "Prefixes per forward pass."})
+    ema_alpha: float = field(
+        default=0.01, metadata={"help": "EMA smoothing of the drawn curves (the paper: 0.01)."}
+    )
+    reflection_words: list[str] = field(default_factory=lambda: list(REFLECTION_WORDS))
+    fractions: list[float] = field(default_factory=lambda: list(DEFAULT_FRACTIONS))
+    budgets: list[int] = field(default_factory=list, metadata={"help": "Token budgets for early stopping."})
+    prompt_template: str = field(default=PAPER_SFT_PROMPT)
+    system_prompt: str | None = None
+    chat_template_path: str | None = None
+    dtype: str = field(default="float32", metadata={"choices": list(DTYPES)})
+    batch_size: int = 16
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.probe not in PROBES:
+            raise ValueError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
+        if self.stride < 1 or self.chunk < 1:
+            raise ValueError("stride and chunk must be positive")
+
+
+def _confidence_curves(model, tokenizer, items, prompts, config: ProbeConfig, stride: int) -> list[dict]:
+    curves = []
+    for item, prompt in tqdm(
+        list(zip(items, prompts, strict=True)), desc="Confidence probe", unit="trajectory"
+    ):
+        probe = encode_probe(tokenizer, prompt, item["thought"], item["answer"])
+        if config.max_thought_tokens:
+            probe.thought = probe.thought[: config.max_thought_tokens]
+        positions = list(range(0, len(probe.thought) + 1, stride))
+        if positions[-1] != len(probe.thought):
+            positions.append(len(probe.thought))
+        nll = answer_nll_curve(model, probe, positions, chunk=config.chunk)
+        curves.append({
+            "id": item["id"], "correct": item["correct"], "thought_tokens": len(probe.thought),
+            "positions": positions, "nll": nll, "slope": slope(nll), "start": nll[0], "end": nll[-1],
+            "tokens": [tokenizer.decode([t]) for t in probe.thought],
+        })  # fmt: skip
+    return curves
+
+
+def _group_summary(curves: list[dict]) -> dict:
+    if not curves:
+        return {"trajectories": 0}
+    mean = lambda key: sum(c[key] for c in curves) / len(curves)  # noqa: E731
+    return {
+        "trajectories": len(curves),
+        "mean_slope": mean("slope"),
+        "mean_start_nll": mean("start"),
+        "mean_end_nll": mean("end"),
+        "falling_fraction": sum(c["end"] < c["start"] for c in curves) / len(curves),
+    }
+
+
+def confidence_figure(curves: list[dict], path: Path, alpha: float, bins: int = 20) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=120)
+    colors = {True: "tab:green", False: "tab:red"}
+    for curve in curves:
+        n = len(curve["nll"])
+        xs = [i / max(n - 1, 1) for i in range(n)]
+        ax.plot(xs, ema(curve["nll"], alpha), color=colors[curve["correct"]], alpha=0.12, linewidth=0.8)
+    for correct in (True, False):
+        group = [binned(c["nll"], bins) for c in curves if c["correct"] is correct]
+        if group:
+            means = [sum(col) / len(col) for col in zip(*group, strict=True)]
+            xs = [(b + 0.5) / bins for b in range(bins)]
+            label = f"{'correct' if correct else 'incorrect'} (n={len(group)}, mean)"
+            ax.plot(xs, means, color=colors[correct], linewidth=2.2, label=label)
+    ax.set(
+        xlabel="fraction of the thought",
+        ylabel="NLL of the gold answer",
+        title="Answer confidence along the thought",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def reflection_figure(stats: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    words = [w for w, row in stats["words"].items() if row["count"]]
+    values = [stats["words"][w]["mean_relative_change"] for w in words]
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    ax.bar(
+        ["all tokens", *words],
+        [stats["average_relative_change"], *values],
+        color=["gray"] + ["tab:blue"] * len(words),
+    )
+    ax.set(ylabel="mean |ΔL| / L", title="Answer-NLL change at reflection words")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def run_probe(config: ProbeConfig) -> dict:
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(config.model_name_or_path, chat_template_path=config.chat_template_path)
+    model = load_causal_lm(config.model_name_or_path, config.dtype)
+    items = probe_trajectories(config.data, config.max_trajectories, seed=config.seed)
+    prompts = [
+        render_prompt_text(tokenizer, i["problem"], config.prompt_template, config.system_prompt)
+        for i in items
+    ]
+    meta = {"model": config.model_name_or_path, "data": config.data}
+
+    if config.probe == "early_stop":
+        correct = [(i, p) for i, p in zip(items, prompts, strict=True) if i["correct"]]
+        result = {**meta, **forced_answer_accuracy(
+            model, tokenizer, [i for i, _ in correct], [p for _, p in correct], config.fractions, config.budgets,
+            config.batch_size,
+        )}  # fmt: skip
+        write_json(output_dir / "early_stop.json", result)
+        series = {
+            "forced answer": ([float(f) for f in result["by_fraction"]], list(result["by_fraction"].values()))
+        }
+        if result["no_thinking"] is not None:
+            series["no-thinking prompt"] = ([0.0], [result["no_thinking"]])
+        line_plot(
+            output_dir / "early_stop.png",
+            series,
+            title="Early stopping",
+            xlabel="fraction of the thought kept",
+            ylabel="accuracy",
+        )
+        return result
+
+    stride = 1 if config.probe == "reflection" else config.stride
+    curves = _confidence_curves(model, tokenizer, items, prompts, config, stride)
+    if config.probe == "reflection":
+        stats = {
+            **meta,
+            **reflection_stats([(c["nll"], c["tokens"]) for c in curves], config.reflection_words),
+        }
+        write_json(output_dir / "reflection.json", stats)
+        reflection_figure(stats, output_dir / "reflection.png")
+        rows = [
+            f"| {w} | {r['count']} | {r['mean_relative_change'] or 0:.3f} | {r['ratio_to_average'] or 0:.2f} |"
+            for w, r in stats["words"].items()
+        ]
+        (output_dir / "reflection.md").write_text(
+            f"| token | count | mean abs(ΔL)/L | x average |\n|---|---:|---:|---:|\n"
+            f"| all tokens | {stats['tokens']} | {stats['average_relative_change']:.3f} | 1.00 |\n"
+            + "\n".join(rows)
+            + "\n"
+        )
+        return stats
+    summary = {
+        **meta,
+        "stride": stride,
+        "correct": _group_summary([c for c in curves if c["correct"]]),
+        "incorrect": _group_summary([c for c in curves if not c["correct"]]),
+    }
+    write_json(
+        output_dir / "confidence.json",
+        {**summary, "curves": [{k: v for k, v in c.items() if k != "tokens"} for c in curves]},
+    )
+    confidence_figure(curves, output_dir / "confidence.png", config.ema_alpha)
+    return summary

@@ -1,0 +1,176 @@
+"""The evaluation loop: sample, grade, append; resumable from `samples.jsonl`.
+
+Outputs in `output_dir`: `config.json` (the settings; a resume must match them), `samples.jsonl`
+(every sample with its verdict, appended as generated), `summary.json`, `results.md`,
+`model_index.json` (for the Hub model card) and `results.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..data.io import atomic_open, write_json
+from ..data.sft_format import render_prompt_text
+from ..rewards import configure_grading, grade_many
+from .benchmarks import load_benchmark
+from .config import EvaluationConfig
+from .generation import TransformersGenerator, VLLMGenerator
+from .report import markdown_table, metric_columns, model_index, results_chart, summarize_benchmark
+
+logger = logging.getLogger(__name__)
+
+QUESTIONS_PER_CHUNK = 8  # questions generated, graded and appended together (what a kill can lose)
+
+
+def _check_settings(output_dir: Path, config: EvaluationConfig) -> None:
+    path = output_dir / "config.json"
+    settings = config.fingerprint()
+    if path.is_file():
+        previous = json.loads(path.read_text()).get("settings", {})
+        changed = sorted(key for key in settings if previous.get(key) != settings[key])
+        if changed:
+            raise ValueError(
+                f"{output_dir} holds samples made with other settings ({', '.join(changed)}); "
+                "use another output_dir or restore the settings to resume"
+            )
+    write_json(path, {"settings": settings, "benchmarks": config.benchmarks, "ks": config.ks})
+
+
+def read_samples(path: Path) -> list[dict]:
+    """Rows of a samples file; a last line cut short by a kill is dropped (and the file repaired)."""
+    if not path.is_file():
+        return []
+    rows, intact = [], True
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            intact = False
+    if not intact:
+        with atomic_open(path) as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return rows
+
+
+def make_generator(config: EvaluationConfig, tokenizer):
+    from ..models.embedded import resolve_model
+
+    if config.backend == "vllm":
+        extra = {"max_model_len": config.vllm_max_model_len} if config.vllm_max_model_len else {}
+        return VLLMGenerator(
+            resolve_model(config.model_name_or_path),
+            config.decoding,
+            dtype=config.dtype,
+            gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+            tensor_parallel_size=config.vllm_tensor_parallel_size,
+            **extra,
+        )
+    from ..models.loading import load_causal_lm
+
+    model = load_causal_lm(config.model_name_or_path, config.dtype, config.model_revision)
+    return TransformersGenerator(model, tokenizer, config.decoding, config.batch_size)
+
+
+def _grade(questions: list[dict], samples: list[list]) -> list[list]:
+    """Verdicts per sample: correct when any acceptable gold answer matches; None when none can be parsed."""
+    pairs = [
+        (gold, s.text) for q, qs in zip(questions, samples, strict=True) for s in qs for gold in q["answers"]
+    ]
+    verdicts = iter(grade_many(pairs))
+    graded = []
+    for question, question_samples in zip(questions, samples, strict=True):
+        row = []
+        for _ in question_samples:
+            own = [next(verdicts) for _ in question["answers"]]
+            best = next((v for v in own if v.correct), None) or next(
+                (v for v in own if v.correct is False), own[0]
+            )
+            row.append(best)
+        graded.append(row)
+    return graded
+
+
+def evaluate(config: EvaluationConfig) -> dict:
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(output_dir, config)
+    configure_grading(workers=config.grading_workers, deadline=config.grading_deadline)
+    questions = [q for spec in config.benchmarks for q in load_benchmark(spec, config.max_questions)]
+    samples_path = output_dir / "samples.jsonl"
+    done: dict[tuple, set[int]] = {}
+    for row in read_samples(samples_path):
+        done.setdefault((row["benchmark"], row["id"]), set()).add(row["sample"])
+    pending = []
+    for question in questions:
+        missing = [
+            s
+            for s in range(config.num_samples)
+            if s not in done.get((question["benchmark"], question["id"]), ())
+        ]
+        if missing:
+            pending.append((question, missing))
+    if pending:
+        from ..models.loading import load_tokenizer
+
+        tokenizer = load_tokenizer(
+            config.model_name_or_path, config.model_revision, config.chat_template_path
+        )
+        generator = make_generator(config, tokenizer)
+        total = sum(len(missing) for _, missing in pending)
+        with (
+            tqdm(total=total, desc="Sampling", unit="sample") as bar,
+            open(samples_path, "a", encoding="utf-8") as out,
+        ):
+            for start in range(0, len(pending), QUESTIONS_PER_CHUNK):
+                chunk = pending[start : start + QUESTIONS_PER_CHUNK]
+                prompts = [
+                    render_prompt_text(tokenizer, q["problem"], config.prompt_template, config.system_prompt)
+                    for q, _ in chunk
+                ]
+                samples = generator.generate(
+                    [(p, len(m)) for p, (_, m) in zip(prompts, chunk, strict=True)], bar.update
+                )
+                verdicts = _grade([q for q, _ in chunk], samples)
+                for (question, missing), question_samples, question_verdicts in zip(
+                    chunk, samples, verdicts, strict=True
+                ):
+                    for index, sample, verdict in zip(
+                        missing, question_samples, question_verdicts, strict=True
+                    ):
+                        row = {
+                            "benchmark": question["benchmark"], "id": question["id"], "sample": index,
+                            "completion": sample.text, "num_tokens": sample.num_tokens,
+                            "finish_reason": sample.finish_reason, "correct": verdict.correct,
+                            "reason": verdict.reason, "extracted": verdict.extracted,
+                        }  # fmt: skip
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.flush()
+    return write_reports(config, questions, read_samples(samples_path))
+
+
+def write_reports(config: EvaluationConfig, questions: list[dict], rows: list[dict]) -> dict:
+    output_dir = Path(config.output_dir)
+    wanted = {(q["benchmark"], q["id"]) for q in questions}
+    rows = [r for r in rows if (r["benchmark"], r["id"]) in wanted and r["sample"] < config.num_samples]
+    summaries = {
+        spec: summarize_benchmark([r for r in rows if r["benchmark"] == spec], config.num_samples, config.ks)
+        for spec in config.benchmarks
+    }
+    summary = {"model": config.model_name_or_path, "settings": config.fingerprint(), "benchmarks": summaries}
+    write_json(output_dir / "summary.json", summary)
+    table = markdown_table(summaries, config.num_samples, config.ks)
+    (output_dir / "results.md").write_text(
+        f"# Evaluation of {config.model_name_or_path}\n\n{config.num_samples} samples per question, temperature "
+        f"{config.temperature}, top-p {config.top_p}, top-k {config.top_k}, at most {config.max_new_tokens} new "
+        f"tokens. Metrics in %.\n\n{table}"
+    )
+    write_json(
+        output_dir / "model_index.json",
+        model_index(config.model_name_or_path, summaries, config.num_samples, config.ks),
+    )
+    results_chart(output_dir / "results.png", summaries, metric_columns(config.num_samples, config.ks))
+    return summary

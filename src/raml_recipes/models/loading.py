@@ -1,0 +1,48 @@
+"""Load a causal LM and its tokenizer for inference (evaluation, probes, rollouts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .embedded import resolve_model
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def load_tokenizer(name_or_path: str, revision: str | None = None, chat_template_path: str | None = None):
+    """The tokenizer, with the chat template replaced when `chat_template_path` is given.
+
+    `chat_template_path` is a .jinja file or a tokenizer folder / Hub id whose template is taken.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path), revision=revision)
+    if chat_template_path:
+        path = Path(chat_template_path)
+        if path.suffix in (".jinja", ".j2"):
+            if not path.is_file():
+                raise FileNotFoundError(f"chat_template_path {path} does not exist")
+            tokenizer.chat_template = path.read_text()
+        else:
+            tokenizer.chat_template = AutoTokenizer.from_pretrained(chat_template_path).chat_template
+    if tokenizer.chat_template is None:
+        raise ValueError(f"{name_or_path} has no chat template: set chat_template_path")
+    return tokenizer
+
+
+def load_causal_lm(
+    name_or_path: str, dtype: str = "auto", revision: str | None = None, device: str | None = None
+):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_model(name_or_path),
+        revision=revision,
+        dtype=dtype if dtype == "auto" else getattr(torch, dtype),
+    )
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return model.to(device).eval()

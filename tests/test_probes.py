@@ -1,0 +1,145 @@
+"""The paper's probes: confidence (exactness), reflection statistics, early stopping, the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+from transformers import AutoModelForCausalLM
+
+from raml_recipes.analysis.confidence import (
+    answer_nll_curve,
+    answer_nll_naive,
+    binned,
+    ema,
+    encode_probe,
+    slope,
+)
+from raml_recipes.analysis.early_stop import _box_content, forced_answer_accuracy
+from raml_recipes.analysis.reflection import reflection_positions, reflection_stats, relative_changes
+from raml_recipes.analysis.trajectories import gsm8k_probe_trajectories, perturb, states_number, thought_of
+from raml_recipes.data.sft_format import render_prompt_text
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_model_dir):
+    return AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64])
+def test_confidence_probe_equals_a_direct_computation(tiny_model, tiny_tokenizer, chunk):
+    prompt = render_prompt_text(
+        tiny_tokenizer, "Natalia sold 48 clips in April and half as many in May. How many in all?"
+    )
+    thought = "She sold 48/2 = 24 clips in May. Wait, let me recheck: 48 + 24 = 72 clips."
+    probe = encode_probe(tiny_tokenizer, prompt, thought, "72")
+    curve = answer_nll_curve(tiny_model, probe, chunk=chunk)
+    assert len(curve) == len(probe.thought) + 1
+    for prefix in (0, 1, len(probe.thought) // 2, len(probe.thought)):
+        assert curve[prefix] == pytest.approx(answer_nll_naive(tiny_model, probe, prefix), abs=1e-4)
+    strided = answer_nll_curve(tiny_model, probe, prefixes=[0, 7, 3], chunk=2)  # any order, any subset
+    assert strided == pytest.approx([curve[0], curve[7], curve[3]], abs=1e-5)
+
+
+def test_curve_helpers():
+    assert ema([1.0, 3.0, 3.0], 0.5) == [1.0, 2.0, 2.5]
+    assert slope([3.0, 2.0, 1.0]) == pytest.approx(-2.0)  # falls by 2 over the whole thought
+    assert binned([1.0, 2.0, 3.0, 4.0], 2) == [1.5, 3.5]
+    assert binned([5.0], 3) == [5.0, 5.0, 5.0]
+
+
+def test_reflection_statistics_on_a_hand_made_sequence():
+    tokens = [
+        "So",
+        " x",
+        " is",
+        " 3",
+        ".",
+        " Wait",
+        ",",
+        " hold",
+        " on",
+        ".",
+        " Alternatively",
+        " x",
+        " =",
+        " 4",
+    ]
+    # NLL over prefixes 0..14; big moves right after "Wait" and "Alternatively".
+    nll = [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0]
+    changes = relative_changes(nll)
+    assert changes[5] == pytest.approx(0.5) and changes[10] == pytest.approx(2.0) and changes[0] == 0.0
+    assert reflection_positions(tokens, ["wait", "hold on", "alternatively", "however"]) == {
+        "wait": [5], "hold on": [7], "alternatively": [10], "however": [],
+    }  # fmt: skip
+    stats = reflection_stats([(nll, tokens)], ["wait", "alternatively", "however"])
+    assert stats["tokens"] == 14
+    assert stats["average_relative_change"] == pytest.approx(2.5 / 14)
+    assert stats["words"]["wait"] == {
+        "count": 1,
+        "mean_relative_change": 0.5,
+        "ratio_to_average": pytest.approx(0.5 / (2.5 / 14)),
+    }
+    assert stats["words"]["alternatively"]["ratio_to_average"] == pytest.approx(2.0 / (2.5 / 14))
+    assert stats["words"]["however"]["count"] == 0
+    with pytest.raises(ValueError, match="need an NLL curve of 15 points"):
+        reflection_stats([(nll[:-1], tokens)])
+
+
+def test_gsm8k_probe_trajectories_pair_a_solution_with_a_perturbed_copy():
+    items = gsm8k_probe_trajectories(max_questions=30)
+    assert len(items) == 60
+    for correct, wrong in zip(items[::2], items[1::2], strict=True):
+        assert correct["correct"] and not wrong["correct"] and correct["answer"] == wrong["answer"]
+        assert wrong["thought"] != correct["thought"]
+        assert states_number(
+            correct["thought"].splitlines()[-1], correct["answer"]
+        )  # ends at the gold answer
+        assert not states_number(
+            wrong["thought"].splitlines()[-1], correct["answer"]
+        )  # the perturbed one does not
+    assert perturb(["no numbers here"], "3", random.Random(0)) is None
+    assert thought_of("<think>\nreasoning</think> answer") == "reasoning"
+
+
+def test_forced_early_stopping(tiny_model, tiny_tokenizer):
+    items = [
+        {"thought": "2 + 2 = 4, so the answer is 4.", "answer": "4"},
+        {"thought": "It is 9.", "answer": "9"},
+    ]
+    prompts = [
+        render_prompt_text(tiny_tokenizer, "What is 2+2?"),
+        render_prompt_text(tiny_tokenizer, "What is 3*3?"),
+    ]
+    result = forced_answer_accuracy(
+        tiny_model, tiny_tokenizer, items, prompts, fractions=[0.0, 0.5, 1.0], budgets=[2], answer_tokens=4
+    )
+    assert set(result["by_fraction"]) == {"0.0", "0.5", "1.0"} and set(result["by_budget"]) == {"2"}
+    assert all(0.0 <= v <= 1.0 for v in [*result["by_fraction"].values(), result["no_thinking"]])
+    assert _box_content("72} and more}") == "72" and _box_content("\\frac{1}{2}}.") == "\\frac{1}{2}"
+
+
+@pytest.mark.parametrize("probe", ["confidence", "reflection", "early_stop"])
+def test_probe_cli_writes_json_and_figures(tmp_path, probe):
+    out = tmp_path / probe
+    command = [
+        sys.executable, "-m", "raml_recipes.cli", "probe", probe, "--model_name_or_path", "embedded:tiny-llama",
+        "--data", "r1_traces" if probe == "reflection" else "gsm8k", "--max_trajectories", "4",
+        "--max_thought_tokens", "60", "--fractions", "0", "0.5", "1", "--output_dir", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    result = json.loads((out / f"{probe}.json").read_text())
+    assert (out / f"{probe}.png").stat().st_size > 1000
+    if probe == "confidence":
+        assert result["correct"]["trajectories"] == 2 and result["incorrect"]["trajectories"] == 2
+        assert all(len(c["nll"]) == c["thought_tokens"] + 1 for c in result["curves"])
+    elif probe == "reflection":
+        assert result["tokens"] == 4 * 60 and "wait" in result["words"]
+        assert (out / "reflection.md").read_text().startswith("| token |")
+    else:
+        assert result["trajectories"] == 2 and set(result["by_fraction"]) == {"0.0", "0.5", "1.0"}
