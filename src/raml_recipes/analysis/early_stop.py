@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tqdm.auto import tqdm
+
 from ..evaluation.generation import Decoding, TransformersGenerator
 from ..rewards import grade_many
 from .confidence import FINAL_ANSWER_MARKER
@@ -56,7 +58,8 @@ def forced_answer_accuracy(
     generator = TransformersGenerator(
         model, tokenizer, Decoding(temperature=0.0, max_new_tokens=answer_tokens), batch_size
     )
-    outputs = generator.generate([(context, 1) for *_, context in runs])
+    with tqdm(total=len(runs), desc="Forced answers", unit="answer") as bar:
+        outputs = generator.generate([(context, 1) for *_, context in runs], bar.update)
     pairs = [
         (
             gold,

@@ -8,20 +8,19 @@ Outputs in `output_dir`: `config.json` (the settings; a resume must match them),
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from ..data.io import atomic_open, write_json
 from ..data.sft_format import render_prompt_text
+from ..models.embedded import resolve_model
+from ..models.loading import load_causal_lm, load_tokenizer
 from ..rewards import configure_grading, grade_many
 from .benchmarks import load_benchmark
 from .config import EvaluationConfig
 from .generation import TransformersGenerator, VLLMGenerator
 from .report import markdown_table, metric_columns, model_index, results_chart, summarize_benchmark
-
-logger = logging.getLogger(__name__)
 
 QUESTIONS_PER_CHUNK = 8  # questions generated, graded and appended together (what a kill can lose)
 
@@ -57,8 +56,6 @@ def read_samples(path: Path) -> list[dict]:
 
 
 def make_generator(config: EvaluationConfig, tokenizer):
-    from ..models.embedded import resolve_model
-
     if config.backend == "vllm":
         extra = {"max_model_len": config.vllm_max_model_len} if config.vllm_max_model_len else {}
         return VLLMGenerator(
@@ -69,8 +66,6 @@ def make_generator(config: EvaluationConfig, tokenizer):
             tensor_parallel_size=config.vllm_tensor_parallel_size,
             **extra,
         )
-    from ..models.loading import load_causal_lm
-
     model = load_causal_lm(config.model_name_or_path, config.dtype, config.model_revision)
     return TransformersGenerator(model, tokenizer, config.decoding, config.batch_size)
 
@@ -86,10 +81,9 @@ def _grade(questions: list[dict], samples: list[list]) -> list[list]:
         row = []
         for _ in question_samples:
             own = [next(verdicts) for _ in question["answers"]]
-            best = next((v for v in own if v.correct), None) or next(
-                (v for v in own if v.correct is False), own[0]
-            )
-            row.append(best)
+            # A match with any gold wins; else an incorrect verdict; None only if no gold parses.
+            scored = [v for v in own if v.correct is not None]
+            row.append(next((v for v in scored if v.correct), scored[0] if scored else own[0]))
         graded.append(row)
     return graded
 
@@ -114,8 +108,6 @@ def evaluate(config: EvaluationConfig) -> dict:
         if missing:
             pending.append((question, missing))
     if pending:
-        from ..models.loading import load_tokenizer
-
         tokenizer = load_tokenizer(
             config.model_name_or_path, config.model_revision, config.chat_template_path
         )
