@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 from tqdm.auto import tqdm
 
+from ..rewards.functions import completion_text
 from ..rewards.grading import Verdict
 from ..rewards.pool import grade_many
 from .errors import DataError
@@ -48,9 +49,9 @@ def _first_field(row: dict, names: tuple[str, ...]) -> str | None:
 
 
 def _completion_text(value, fail, field: str) -> str:
-    # Conversational completions ([{"role": "assistant", "content": ...}]) are read as their text.
+    # Conversational completions ([{"role": "assistant", "content": ...}]) are read as the rewards read them.
     if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
-        value = "".join(str(m.get("content", "")) for m in value)
+        value = completion_text(value)
     elif isinstance(value, dict):
         value = value.get("content", value.get("text"))
     if not isinstance(value, str):
