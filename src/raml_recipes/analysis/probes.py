@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from ..data.io import write_json
 from ..data.sft_format import PAPER_SFT_PROMPT, render_prompt_text
 from ..models.loading import DTYPES, load_causal_lm, load_tokenizer
-from ..plotting import line_plot
+from ..plotting import figure, line_plot
 from .confidence import answer_nll_curve, binned, ema, encode_probe, slope
 from .early_stop import DEFAULT_FRACTIONS, forced_answer_accuracy
 from .reflection import REFLECTION_WORDS, reflection_stats
@@ -73,7 +73,8 @@ def _confidence_curves(model, tokenizer, items, prompts, config: ProbeConfig, st
         curves.append({
             "id": item["id"], "correct": item["correct"], "thought_tokens": len(probe.thought),
             "positions": positions, "nll": nll, "slope": slope(nll), "start": nll[0], "end": nll[-1],
-            "tokens": [tokenizer.decode([t]) for t in probe.thought],
+            # Token texts only where the reflection probe needs them.
+            "tokens": [tokenizer.decode([t]) for t in probe.thought] if config.probe == "reflection" else None,
         })  # fmt: skip
     return curves
 
@@ -92,56 +93,40 @@ def _group_summary(curves: list[dict]) -> dict:
 
 
 def confidence_figure(curves: list[dict], path: Path, alpha: float, bins: int = 20) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=120)
     colors = {True: "tab:green", False: "tab:red"}
-    for curve in curves:
-        n = len(curve["nll"])
-        xs = [i / max(n - 1, 1) for i in range(n)]
-        ax.plot(xs, ema(curve["nll"], alpha), color=colors[curve["correct"]], alpha=0.12, linewidth=0.8)
-    for correct in (True, False):
-        group = [binned(c["nll"], bins) for c in curves if c["correct"] is correct]
-        if group:
-            means = [sum(col) / len(col) for col in zip(*group, strict=True)]
-            xs = [(b + 0.5) / bins for b in range(bins)]
-            label = f"{'correct' if correct else 'incorrect'} (n={len(group)}, mean)"
-            ax.plot(xs, means, color=colors[correct], linewidth=2.2, label=label)
-    ax.set(
-        xlabel="fraction of the thought",
-        ylabel="NLL of the gold answer",
-        title="Answer confidence along the thought",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path, (6.5, 4)) as ax:
+        for curve in curves:
+            n = len(curve["nll"])
+            xs = [i / max(n - 1, 1) for i in range(n)]
+            ax.plot(xs, ema(curve["nll"], alpha), color=colors[curve["correct"]], alpha=0.12, linewidth=0.8)
+        for correct in (True, False):
+            group = [binned(c["nll"], bins) for c in curves if c["correct"] is correct]
+            if group:
+                means = [sum(col) / len(col) for col in zip(*group, strict=True)]
+                xs = [(b + 0.5) / bins for b in range(bins)]
+                label = f"{'correct' if correct else 'incorrect'} (n={len(group)}, mean)"
+                ax.plot(xs, means, color=colors[correct], linewidth=2.2, label=label)
+        ax.set(
+            xlabel="fraction of the thought",
+            ylabel="NLL of the gold answer",
+            title="Answer confidence along the thought",
+        )
+        ax.grid(alpha=0.3)
+        ax.legend()
     return path
 
 
 def reflection_figure(stats: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     words = [w for w, row in stats["words"].items() if row["count"]]
     values = [stats["words"][w]["mean_relative_change"] for w in words]
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
-    ax.bar(
-        ["all tokens", *words],
-        [stats["average_relative_change"], *values],
-        color=["gray"] + ["tab:blue"] * len(words),
-    )
-    ax.set(ylabel="mean |ΔL| / L", title="Answer-NLL change at reflection words")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path, (6, 3.6)) as ax:
+        ax.bar(
+            ["all tokens", *words],
+            [stats["average_relative_change"], *values],
+            color=["gray"] + ["tab:blue"] * len(words),
+        )
+        ax.set(ylabel="mean |ΔL| / L", title="Answer-NLL change at reflection words")
+        ax.grid(axis="y", alpha=0.3)
     return path
 
 

@@ -14,8 +14,6 @@ from collections.abc import Iterable, Iterator
 
 from .errors import DataError
 
-FIELDS = ("id", "problem", "answer", "trajectories", "correct", "source")
-
 
 def question_id(problem: str) -> str:
     """A stable id for a question without one: the first 16 hex digits of the problem's SHA-1."""

@@ -39,6 +39,7 @@ class SupportSetPlan:
     seed: int = 0
     redraw_each_epoch: bool = True
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _stats: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         for name in ("support_size", "samples_per_question"):
@@ -93,7 +94,13 @@ class SupportSetPlan:
         `distinct_per_question` is the support-set size actually used (min(k, n_q), averaged);
         `distinct_seen_per_question` counts the distinct trajectories drawn in epochs 0..epoch, which
         grows with redrawing and stays at the support size with `redraw_each_epoch=False`.
+        Computed once per epoch: the trainer asks at every logging step.
         """
+        if epoch not in self._stats:
+            self._stats[epoch] = self._compute_stats(epoch)
+        return dict(self._stats[epoch])
+
+    def _compute_stats(self, epoch: int) -> dict[str, float]:
         counts = [len(rows) for rows in self.rows_by_question.values()]
         distinct = [c if self.support_size is None else min(c, self.support_size) for c in counts]
         epochs = range(epoch + 1) if self.redraw_each_epoch else range(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from ..plotting import figure
 from .benchmarks import BENCHMARKS
 from .metrics import avg_at_n, maj_at_k, mean_metric, mg_pass_at_k, pass_at_k
 
@@ -92,24 +93,16 @@ def model_index(model_name: str, summaries: dict[str, dict], num_samples: int, k
 
 def results_chart(path: Path, summaries: dict[str, dict], columns: list[str]) -> Path | None:
     """A grouped bar chart of the given metrics per benchmark."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = [n for n, s in summaries.items() if any(c in s for c in columns)]
     if not names:
         return None
     width = 0.8 / len(columns)
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(names)), 3.8), dpi=120)
-    for offset, column in enumerate(columns):
-        xs = [i + offset * width for i in range(len(names))]
-        ax.bar(xs, [summaries[n].get(column, 0) for n in names], width, label=column)
-    ax.set_xticks([i + width * (len(columns) - 1) / 2 for i in range(len(names))], names)
-    ax.set(ylabel="%", ylim=(0, 100), title="Evaluation")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path, (max(5, 1.6 * len(names)), 3.8)) as ax:
+        for offset, column in enumerate(columns):
+            xs = [i + offset * width for i in range(len(names))]
+            ax.bar(xs, [summaries[n].get(column, 0) for n in names], width, label=column)
+        ax.set_xticks([i + width * (len(columns) - 1) / 2 for i in range(len(names))], names)
+        ax.set(ylabel="%", ylim=(0, 100), title="Evaluation")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
     return path

@@ -55,9 +55,6 @@ class GradingCounters:
     unparseable_gold: int = 0
     worker_restarts: int = 0
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
 
 @dataclass
 class _Worker:
