@@ -18,6 +18,7 @@ USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
 
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
+    "grpo": ("raml_recipes.scripts.grpo", "GRPO with a support-set gradient (k of G completions)"),
     "evaluate": ("raml_recipes.scripts.evaluate", "sample and score a model on math benchmarks"),
     "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
     "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),

@@ -64,9 +64,14 @@ def parse_recipe(parser, args: list[str] | None = None):
     import sys
 
     args = list(sys.argv[1:] if args is None else args)
+    source = "command line"
     if "--config" in args:
         index = args.index("--config")
         if index + 1 >= len(args):
             raise RecipeError("--config needs a recipe file path")
         check_recipe_keys(args[index + 1], parser)
-    return parser.parse_args_and_config(args)
+        source = args[index + 1]
+    try:
+        return parser.parse_args_and_config(args)
+    except ValueError as error:  # a dataclass's own check (__post_init__): a value the recipe must change
+        raise RecipeError(f"{source}: {error}") from None

@@ -1,0 +1,64 @@
+"""Build a GRPO prompt set: `{id, problem, answer, source}` rows, decontaminated against the evaluation sets.
+
+    # The demo's arithmetic prompts (a small model gets some right, so the reward has variance)
+    python data_prep/build_grpo_prompts.py --source arithmetic:256 --output data/grpo/arithmetic.jsonl
+    # MATH train + past AIME problems with integer answers, as in the paper's RL data script
+    python data_prep/build_grpo_prompts.py --source math_train aime_1983_2023 --integer-answers \
+        --output data/grpo/math_int.jsonl
+
+Sources: arithmetic:COUNT[:SEED], gsm8k_train, math_train, aime_1983_2023, a benchmark name, or any
+.jsonl/.json/.parquet file, save_to_disk folder or Hub id with problem|question and
+answer|gold|final_answer|solution. Rows without a gold answer are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from raml_recipes.data.errors import DataError
+from raml_recipes.data.grpo_prompts import build_prompt_set
+from raml_recipes.data.io import write_jsonl
+from raml_recipes.evaluation.benchmarks import BENCHMARKS
+
+# Every evaluation set the project reports on; minerva is read from the shared data when present.
+EVALUATION_SETS = ["math500", "aime24", "aime25", "amc23", "gsm8k", "olympiadbench", "minerva"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", nargs="+", required=True, help="one or more prompt sources (see above)")
+    parser.add_argument("--output", required=True, help=".jsonl file to write")
+    parser.add_argument("--integer-answers", action="store_true", help="keep only integer gold answers")
+    parser.add_argument("--decontaminate", nargs="*", default=EVALUATION_SETS, metavar="BENCHMARK",
+                        help=f"evaluation sets whose problems are removed (default: {' '.join(EVALUATION_SETS)}; "
+                        "give no names to skip)")  # fmt: skip
+    parser.add_argument("--max-prompts", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="shuffle the prompts with this seed")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.decontaminate if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"--decontaminate: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    try:
+        decontaminate = [name for name in args.decontaminate if name != "minerva" or BENCHMARKS[name].path().is_file()]
+        rows, report = build_prompt_set(
+            args.source,
+            integer_answers_only=args.integer_answers,
+            decontaminate=decontaminate,
+            max_prompts=args.max_prompts,
+            seed=args.seed,
+        )
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not rows:
+        print(f"error: no prompts left: {json.dumps(report.as_dict())}", file=sys.stderr)
+        return 1
+    write_jsonl(args.output, rows)
+    print(json.dumps({"output": args.output, "decontaminated_against": decontaminate, **report.as_dict()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""GRPO with a support-set gradient: G completions per prompt score the group, k of them train.
+
+```bash
+raml grpo --config recipes/tiny/grpo/config_demo.yaml
+raml grpo --config recipes/SmolLM2-135M-Instruct/grpo/config_demo.yaml --support_size 2
+
+# Two CPU processes, or any accelerate config (DeepSpeed, FSDP) on GPUs
+accelerate launch --config_file accelerate_configs/cpu.yaml -m raml_recipes.scripts.grpo \
+    --config recipes/tiny/grpo/config_demo.yaml
+```
+"""
+
+from __future__ import annotations
+
+
+def main(script_args, training_args, model_args):
+    from datasets import Dataset
+    from trl import get_peft_config
+
+    from raml_recipes.data.grpo_prompts import to_grpo_rows
+    from raml_recipes.models import resolve_model
+    from raml_recipes.models.loading import load_tokenizer
+    from raml_recipes.rewards import get_reward_functions
+    from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
+    from raml_recipes.training.run_summary import save_run_summary
+
+    model_path = resolve_model(model_args.model_name_or_path)
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+    tokenizer = load_tokenizer(model_path, model_args.model_revision, script_args.chat_template_path)
+
+    rows = to_grpo_rows(
+        script_args.dataset_name,
+        system_prompt=script_args.system_prompt,
+        prompt_template=script_args.prompt_template,
+        max_prompts=script_args.max_prompts,
+        split=script_args.dataset_train_split,
+    )
+    reward_params = reward_params_for_template(tokenizer, script_args.reward_funcs, script_args.reward_kwargs)
+    reward_funcs = get_reward_functions(script_args.reward_funcs, reward_params)
+
+    trainer = SupportSetGRPOTrainer(
+        model=model_path,
+        reward_funcs=reward_funcs,
+        args=training_args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+
+    trainer.save_model(training_args.output_dir)
+    summary = save_run_summary(
+        trainer, train_result, data={"prompts": len(rows)}, model=model_args.model_name_or_path,
+        rewards=script_args.reward_funcs,
+    )  # fmt: skip
+    trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
+
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    # Leave together: a rank that destroys the process group while another still writes the summary
+    # can leave that one hanging in the teardown.
+    trainer.accelerator.wait_for_everyone()
+    trainer.end()
+
+
+def make_parser(prog: str | None = None):
+    from trl import ModelConfig, TrlParser
+
+    from raml_recipes.training.grpo_config import GRPOScriptArguments, SupportSetGRPOConfig
+
+    return TrlParser((GRPOScriptArguments, SupportSetGRPOConfig, ModelConfig), prog=prog)
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
+    from raml_recipes.recipes import parse_recipe
+
+    main(*parse_recipe(make_parser(prog), argv))
+
+
+if __name__ == "__main__":
+    cli()

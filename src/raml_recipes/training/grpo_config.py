@@ -1,0 +1,169 @@
+"""Recipe dataclasses for the GRPO stage: TRL's, plus the support-set, reward and prompt knobs.
+
+The batch arithmetic is checked here, while the recipe is parsed, so a wrong number fails in the
+first second with the numbers to change, not after the model and the generator have loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig, ScriptArguments
+
+from .support_selection import SUPPORT_STRATEGIES
+
+# The paper's GRPO output format (Sec. 5, Eq. 21): thought in <think>, answer in <conclusion>.
+RAML_SYSTEM_PROMPT = (
+    "You are a helpful assistant that solves math problems. First think through the problem step by step "
+    "inside <think> </think> tags. Then give the final answer inside <conclusion> </conclusion> tags, "
+    "ending with \"The answer is \\boxed{...}\". Respond in exactly this format:\n"
+    "<think>\n...\n</think>\n<conclusion>\n... The answer is \\boxed{...}\n</conclusion>"
+)
+
+VLLM_INSTALL = "pip install 'raml-recipes[vllm]'  (vLLM 0.22-0.31, the range TRL supports; needs a CUDA GPU)"
+
+
+@dataclass
+class GRPOScriptArguments(ScriptArguments):
+    """The prompt dataset and how its rows become chat prompts and rewards.
+
+    `dataset_name` is a prompt file built by `data_prep/build_grpo_prompts.py` (.jsonl/.json/.parquet
+    with `problem` and `answer`), a `save_to_disk` folder, or a Hub dataset id with those columns.
+    """
+
+    max_prompts: int | None = field(default=None, metadata={"help": "Use only the first N prompts."})
+    system_prompt: str | None = field(
+        default=RAML_SYSTEM_PROMPT,
+        metadata={"help": "System message (null for none). Default: the paper's <think>/<conclusion> format."},
+    )
+    prompt_template: str = field(
+        default="{problem}", metadata={"help": "User message; `{problem}` is replaced by the problem text."}
+    )
+    chat_template_path: str | None = field(
+        default=None,
+        metadata={"help": "Chat template: a .jinja file, or a tokenizer folder / Hub id to take it from."},
+    )
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["raml"],
+        metadata={"help": "Reward functions by name (raml, accuracy, format, cosine, soft_overlong) or dotted path."},
+    )
+    reward_kwargs: dict | str | None = field(
+        default=None,
+        metadata={
+            "help": "Parameters per reward function, keyed by its entry in reward_funcs, e.g. "
+            "{\"format\": {\"style\": \"r1\"}} (a JSON string on the command line)."
+        },
+    )
+
+    def __post_init__(self):
+        if self.dataset_name is None:
+            raise ValueError("dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py")
+        if self.max_prompts is not None and self.max_prompts < 1:
+            raise ValueError(f"max_prompts must be a positive integer, got {self.max_prompts}")
+        if "{problem}" not in self.prompt_template:
+            raise ValueError(f"prompt_template must contain {{problem}}, got {self.prompt_template!r}")
+        if not self.reward_funcs:
+            raise ValueError("reward_funcs is empty: name at least one reward function, e.g. [raml]")
+        if isinstance(self.reward_kwargs, str):
+            try:
+                self.reward_kwargs = json.loads(self.reward_kwargs)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"reward_kwargs is not valid JSON: {error}") from None
+        if self.reward_kwargs is not None and not all(isinstance(v, dict) for v in self.reward_kwargs.values()):
+            raise ValueError(f"reward_kwargs must map reward names to parameter mappings, got {self.reward_kwargs}")
+
+
+@dataclass
+class SupportSetGRPOConfig(GRPOConfig):
+    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`)."""
+
+    support_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "k: completions per prompt that take the policy gradient, of the num_generations (G) that set "
+            "the group advantages. None: all G (plain GRPO)."
+        },
+    )
+    support_strategy: str = field(
+        default="random",
+        metadata={"help": "How the k are chosen per prompt: random (seeded) or first (generation order)."},
+    )
+
+    def __post_init__(self):
+        # Before TRL's own checks, which would stop at a terser message for the same mistake.
+        check_batch_arithmetic(self, int(os.environ.get("WORLD_SIZE", "1")))
+        super().__post_init__()
+        check_batch_arithmetic(self, self.world_size)
+        if self.support_strategy not in SUPPORT_STRATEGIES:
+            raise ValueError(
+                f"support_strategy must be one of {', '.join(sorted(SUPPORT_STRATEGIES))}, got {self.support_strategy!r}"
+            )
+        if self.use_vllm and importlib.util.find_spec("vllm") is None:
+            raise ValueError(f"use_vllm is true but vLLM is not installed: {VLLM_INSTALL}; or set use_vllm: false")
+
+
+def check_batch_arithmetic(config, num_processes: int) -> None:
+    """Fail with the numbers to change when prompts' groups of G would be cut or rows would be lost.
+
+    Per optimizer step each process generates `per_device_train_batch_size x steps_per_generation`
+    completions (TRL counts completions, not prompts). That generation batch, over all processes,
+    must hold whole groups of G = num_generations. With a support subset (k < G), each process must
+    also hold whole groups (so every process keeps the same number of rows), and each loss
+    micro-batch keeps `per_device_train_batch_size x k / G` rows, which must be a whole number.
+    """
+    group = config.num_generations
+    per_device = config.per_device_train_batch_size
+    k = config.support_size
+    if group is None or per_device is None:
+        return
+    if k is not None and not 1 <= k <= group:
+        raise ValueError(f"support_size must be between 1 and num_generations ({group}), got {k}")
+    steps = config.steps_per_generation or (
+        config.generation_batch_size // (per_device * num_processes)
+        if config.generation_batch_size
+        else config.gradient_accumulation_steps
+    )
+    local = per_device * steps
+    total = local * num_processes
+    where = (
+        f"per_device_train_batch_size ({per_device}) x processes ({num_processes}) x steps_per_generation "
+        f"({steps}) = {total} completions per generation batch"
+    )
+    if total % group:
+        raise ValueError(
+            f"batch arithmetic: {where}, which is not a whole number of prompt groups of num_generations "
+            f"({group}). Make the product a multiple of {group}: e.g. per_device_train_batch_size "
+            f"{_next_multiple(per_device, group // math.gcd(group, num_processes * steps))}, or num_generations "
+            f"one of {_divisors(total)}."
+        )
+    if k is None or k == group:
+        return
+    if local % group:
+        raise ValueError(
+            f"batch arithmetic: with support_size {k} < num_generations {group}, each process must generate whole "
+            f"groups, but it generates per_device_train_batch_size ({per_device}) x steps_per_generation ({steps}) "
+            f"= {local}. Make that a multiple of {group} (e.g. steps_per_generation "
+            f"{_next_multiple(steps, group // math.gcd(group, per_device))} or per_device_train_batch_size "
+            f"{_next_multiple(per_device, group // math.gcd(group, steps))})."
+        )
+    if (per_device * k) % group:
+        step = group // math.gcd(group, k)
+        raise ValueError(
+            f"batch arithmetic: each loss micro-batch keeps per_device_train_batch_size ({per_device}) x "
+            f"support_size ({k}) / num_generations ({group}) = {per_device * k / group} completions, which must be "
+            f"whole. Make per_device_train_batch_size a multiple of {step} (e.g. {_next_multiple(per_device, step)}, "
+            f"lowering gradient_accumulation_steps to keep the batch), or support_size a multiple of "
+            f"{group // math.gcd(group, per_device)}."
+        )
+
+
+def _next_multiple(value: int, step: int) -> int:
+    return max(step, -(-value // step) * step)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(2, n + 1) if n % d == 0][:8]
