@@ -27,7 +27,9 @@ EVALUATION_SETS = ["math500", "aime24", "aime25", "amc23", "gsm8k", "olympiadben
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source", nargs="+", required=True, help="one or more prompt sources (see above)")
     parser.add_argument("--output", required=True, help=".jsonl file to write")
     parser.add_argument("--integer-answers", action="store_true", help="keep only integer gold answers")
@@ -41,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--decontaminate: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
     try:
-        decontaminate = [name for name in args.decontaminate if name != "minerva" or BENCHMARKS[name].path().is_file()]
+        decontaminate = [
+            name for name in args.decontaminate if name != "minerva" or BENCHMARKS[name].path().is_file()
+        ]
         rows, report = build_prompt_set(
             args.source,
             integer_answers_only=args.integer_answers,

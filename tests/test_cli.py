@@ -51,9 +51,15 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
 
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
-    assert again.stdout.count("(done in an earlier run, skipped)") == 4
+    assert again.stdout.count("(done in an earlier run, skipped)") == 5
+    grpo = summary["stages"]["grpo"]
+    grpo_metrics = json.loads((out / "grpo" / "metrics.json").read_text())
+    assert grpo["last_reward"] == [e["reward"] for e in grpo_metrics["log_history"] if "reward" in e][-1]
+    assert grpo["support_set"]["support_size"] < grpo["support_set"]["num_generations"]
+    assert grpo_metrics["model"] == str(out / "sft")  # GRPO starts from the SFT model
+    assert (out / "grpo" / "training_curves.png").is_file()
     evaluation = summary["stages"]["evaluate"]
-    assert {"base", "sft"} <= set(evaluation) and evaluation["sft"]["questions"] == 4
+    assert {"base", "sft", "grpo"} <= set(evaluation) and evaluation["grpo"]["questions"] == 4
     assert (out / "evaluate" / "sft" / "samples.jsonl").is_file() and (
         out / "probe" / "confidence.png"
     ).is_file()

@@ -13,7 +13,11 @@ import pytest
 import torch
 
 from raml_recipes.rewards.functions import completion_text
-from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template, template_opens_thought
+from raml_recipes.training.grpo import (
+    SupportSetGRPOTrainer,
+    reward_params_for_template,
+    template_opens_thought,
+)
 from raml_recipes.training.grpo_config import SupportSetGRPOConfig, check_batch_arithmetic
 from raml_recipes.training.support_selection import first_subset, random_subset, restrict_rows, support_mask
 
@@ -48,7 +52,10 @@ def make_trainer(model_dir, prompts, tmp_path, trainer_class=SupportSetGRPOTrain
     if config_class is not SupportSetGRPOConfig:
         settings.pop("support_size", None)
     return trainer_class(
-        model=str(model_dir), reward_funcs=[length_reward], args=config_class(**settings), train_dataset=prompts
+        model=str(model_dir),
+        reward_funcs=[length_reward],
+        args=config_class(**settings),
+        train_dataset=prompts,
     )
 
 
@@ -70,7 +77,10 @@ def test_support_masks_are_seeded_per_group_and_agree_across_process_slices():
     assert torch.equal(whole, support_mask(64, 0, 8, 3, random_subset, (0, 5, 0)))
     assert whole.view(8, 8).sum(dim=1).tolist() == [3] * 8
     # Each process computes its own slice: together they are the whole mask.
-    halves = [support_mask(32, 0, 8, 3, random_subset, (0, 5, 0)), support_mask(32, 32, 8, 3, random_subset, (0, 5, 0))]
+    halves = [
+        support_mask(32, 0, 8, 3, random_subset, (0, 5, 0)),
+        support_mask(32, 32, 8, 3, random_subset, (0, 5, 0)),
+    ]
     assert torch.equal(torch.cat(halves), whole)
     # A slice that cuts a group still sees that group's subset.
     assert torch.equal(support_mask(6, 5, 8, 3, random_subset, (0, 5, 0)), whole[5:11])
@@ -134,7 +144,9 @@ def _hand_built_loss(model, rows, loss_type, max_completion_length, total_select
     attention_mask = torch.cat([rows["prompt_mask"], rows["completion_mask"]], dim=1)
     steps = rows["completion_ids"].size(1)
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, -steps - 1 : -1]
-    logps = torch.log_softmax(logits.float(), dim=-1).gather(-1, rows["completion_ids"].unsqueeze(-1)).squeeze(-1)
+    logps = (
+        torch.log_softmax(logits.float(), dim=-1).gather(-1, rows["completion_ids"].unsqueeze(-1)).squeeze(-1)
+    )
     ratio = torch.exp(logps - logps.detach())
     mask = rows["completion_mask"].float()
     per_token = -ratio * rows["advantages"].unsqueeze(1) * mask
@@ -150,7 +162,9 @@ def _hand_built_loss(model, rows, loss_type, max_completion_length, total_select
 
 
 @pytest.mark.parametrize("loss_type", ["dapo", "grpo", "dr_grpo", "bnpo"])
-def test_k_of_g_gradient_is_exactly_that_of_the_selected_completions(tiny_model_dir, prompts, tmp_path, loss_type):
+def test_k_of_g_gradient_is_exactly_that_of_the_selected_completions(
+    tiny_model_dir, prompts, tmp_path, loss_type
+):
     k = 2
     trainer = make_trainer(tiny_model_dir, prompts, tmp_path, support_size=k, loss_type=loss_type)
     trainer.model.train()
@@ -335,7 +349,14 @@ def test_the_recipe_fails_at_parse_time_with_the_explanation(tmp_path):
     from raml_recipes.scripts import grpo
 
     with pytest.raises(RecipeError, match=r"config_demo.yaml: batch arithmetic: .* num_generations \(3\)"):
-        grpo.cli(["--config", str(ROOT / "recipes" / "tiny" / "grpo" / "config_demo.yaml"), "--num_generations", "3"])
+        grpo.cli(
+            [
+                "--config",
+                str(ROOT / "recipes" / "tiny" / "grpo" / "config_demo.yaml"),
+                "--num_generations",
+                "3",
+            ]
+        )
 
 
 def test_cli_reports_the_batch_error_in_one_line(tmp_path):
@@ -377,4 +398,7 @@ def test_reward_params_follow_a_template_that_opens_the_thought(tiny_tokenizer):
     assert r1_style.chat_template != tiny_tokenizer.chat_template
     assert template_opens_thought(r1_style)
     params = reward_params_for_template(r1_style, ["raml", "accuracy", "format"], {"format": {"style": "r1"}})
-    assert params == {"raml": {"think_opened_in_prompt": True}, "format": {"style": "r1", "think_opened_in_prompt": True}}
+    assert params == {
+        "raml": {"think_opened_in_prompt": True},
+        "format": {"style": "r1", "think_opened_in_prompt": True},
+    }

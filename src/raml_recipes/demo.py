@@ -3,8 +3,9 @@
 Stages (each one skipped on a rerun once it has completed):
 1. data:     GSM8K training solutions -> canonical trajectory records, three renderings per question;
 2. sft:      support-set SFT of SmolLM2-135M-Instruct (k=2 of 3 trajectories per question);
-3. evaluate: the base and the SFT model on GSM8K test questions (pass@k, mG-pass@k, maj@k);
-4. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions.
+3. grpo:     GRPO from the SFT model on arithmetic prompts, the paper's reward, gradient from k=2 of G=4;
+4. evaluate: the base, SFT and GRPO models on GSM8K test questions (pass@k, mG-pass@k, maj@k);
+5. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions.
 
 `--quick` runs the same stages on the tiny random model in well under a minute.
 """
@@ -108,12 +109,41 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         }
 
     model_name = "tiny" if quick else "SmolLM2-135M-Instruct"
+    grpo_dir = out_dir / "grpo"
+    grpo_recipe = recipe(model_name, "grpo", "config_demo.yaml")
+
+    def grpo() -> dict:
+        _run_script(
+            "raml_recipes.scripts.grpo",
+            [
+                "--config",
+                str(grpo_recipe),
+                "--model_name_or_path",
+                str(sft_dir),
+                "--output_dir",
+                str(grpo_dir),
+            ],
+            out_dir / "logs" / "grpo.log",
+        )
+        metrics = json.loads((grpo_dir / "metrics.json").read_text())
+        rewards = [entry["reward"] for entry in metrics["log_history"] if "reward" in entry]
+        return {
+            "recipe": str(grpo_recipe),
+            "checkpoint": str(grpo_dir),
+            "metrics": str(grpo_dir / "metrics.json"),
+            "curves": str(grpo_dir / "training_curves.png"),
+            "first_reward": rewards[0],
+            "last_reward": rewards[-1],
+            "steps": metrics["global_step"],
+            "support_set": metrics["support_set"],
+        }
+
     eval_recipe = recipe(model_name, "evaluate", "config_demo.yaml" if quick else "config_gsm8k.yaml")
     base_model = "embedded:tiny-llama" if quick else "embedded:smollm2-135m"
 
     def evaluate() -> dict:
         results = {}
-        for label, model in (("base", base_model), ("sft", str(sft_dir))):
+        for label, model in (("base", base_model), ("sft", str(sft_dir)), ("grpo", str(grpo_dir))):
             target = out_dir / "evaluate" / label
             _run_script(
                 "raml_recipes.scripts.evaluate",
@@ -142,9 +172,10 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
     return [
         Stage("data", "GSM8K solutions -> trajectory records (3 per question)", data),
         Stage("sft", f"support-set SFT ({sft_recipe.relative_to(recipe().parent)})", sft),
+        Stage("grpo", f"GRPO, gradient from k of G ({grpo_recipe.relative_to(recipe().parent)})", grpo),
         Stage(
             "evaluate",
-            f"base and SFT model on GSM8K test ({eval_recipe.relative_to(recipe().parent)})",
+            f"base, SFT and GRPO models on GSM8K test ({eval_recipe.relative_to(recipe().parent)})",
             evaluate,
         ),
         Stage("probe", "answer confidence along correct and perturbed GSM8K solutions (SFT model)", probe),
@@ -173,7 +204,7 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
         return 1
     summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
-    sft, evaluation, probe = results["sft"], results["evaluate"], results["probe"]
+    sft, grpo, evaluation, probe = results["sft"], results["grpo"], results["evaluate"], results["probe"]
     k = "pass@1"
     print(
         f"\nDemo finished in {time.monotonic() - start:.0f} s. Outputs in {out_dir}:\n"
@@ -181,8 +212,10 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         f"  checkpoint     {sft['checkpoint']}\n"
         f"  metrics        {sft['metrics']}  (loss {sft['first_loss']:.3f} -> {sft['last_loss']:.3f})\n"
         f"  curves         {sft['curves']}\n"
+        f"  GRPO           {grpo['checkpoint']}  (mean reward {grpo['first_reward']:.2f} -> {grpo['last_reward']:.2f}, "
+        f"k={grpo['support_set']['support_size']} of G={grpo['support_set']['num_generations']})\n"
         f"  evaluation     {evaluation['base']['output_dir']}  (GSM8K {k}: base {evaluation['base'].get(k, 0):.1f}%, "
-        f"SFT {evaluation['sft'].get(k, 0):.1f}%)\n"
+        f"SFT {evaluation['sft'].get(k, 0):.1f}%, GRPO {evaluation['grpo'].get(k, 0):.1f}%)\n"
         f"  confidence     {probe['figure']}  (mean NLL slope: correct {probe['correct']['mean_slope']:.2f}, "
         f"perturbed {probe['incorrect']['mean_slope']:.2f})\n"
         f"  summary        {summary}"

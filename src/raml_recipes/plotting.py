@@ -46,7 +46,10 @@ def line_plot(
 
 
 def training_curves(
-    log_history: Sequence[dict], path: str | Path, keys: Sequence[str] = ("loss", "eval_loss")
+    log_history: Sequence[dict],
+    path: str | Path,
+    keys: Sequence[str] = ("loss", "eval_loss"),
+    ylabel: str = "loss",
 ) -> Path | None:
     """Plot the given keys of a Trainer log history against the step; None when nothing was logged."""
     series = {}
@@ -56,4 +59,4 @@ def training_curves(
             series[key] = tuple(zip(*points, strict=True))
     if not series:
         return None
-    return line_plot(path, series, title="Training loss", xlabel="optimizer step", ylabel="loss")
+    return line_plot(path, series, title=f"Training {ylabel}", xlabel="optimizer step", ylabel=ylabel)

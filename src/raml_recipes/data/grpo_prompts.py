@@ -80,18 +80,25 @@ def load_prompt_source(spec: str, split: str = "train") -> list[dict]:
         _, _, rest = spec.partition(":")
         count, _, seed = rest.partition(":")
         if not count.isdigit() or (seed and not seed.isdigit()):
-            raise DataError(f"expected {ARITHMETIC}:COUNT or {ARITHMETIC}:COUNT:SEED, got {spec!r}", source=spec)
+            raise DataError(
+                f"expected {ARITHMETIC}:COUNT or {ARITHMETIC}:COUNT:SEED, got {spec!r}", source=spec
+            )
         return arithmetic_problems(int(count), int(seed or 0))
     if spec in TRAINING_SOURCES:
         path = TRAINING_SOURCES[spec]()
         if not path.is_file():
-            raise DataError(f"source {spec!r} reads {path}, which is missing (set RAML_SHARED_DATA)", source=spec)
+            raise DataError(
+                f"source {spec!r} reads {path}, which is missing (set RAML_SHARED_DATA)", source=spec
+            )
         items = _items(str(path), split, id_prefix=f"{spec}-")
     elif spec in BENCHMARKS:
         items = [{**item, "answer": item["answers"][0]} for item in load_benchmark(spec)]
     else:
         items = _items(spec, split)
-    return [{"id": item["id"], "problem": item["problem"], "answer": item["answer"], "source": spec} for item in items]
+    return [
+        {"id": item["id"], "problem": item["problem"], "answer": item["answer"], "source": spec}
+        for item in items
+    ]
 
 
 def _items(source: str, split: str, id_prefix: str = "") -> list[dict]:
@@ -105,8 +112,15 @@ def _items(source: str, split: str, id_prefix: str = "") -> list[dict]:
                 raise
             item = {"id": str(row.get("id", f"q{number}")), "problem": row.get("problem") or row.get("question"),
                     "answers": [None]}  # fmt: skip
-        items.append({"id": id_prefix + item["id"], "problem": item["problem"], "answer": (item["answers"] or [None])[0]})
+        items.append(
+            {
+                "id": id_prefix + item["id"],
+                "problem": item["problem"],
+                "answer": (item["answers"] or [None])[0],
+            }
+        )
     return items
+
 
 @dataclass
 class PromptSetReport:
@@ -183,4 +197,3 @@ def to_grpo_rows(path: str, *, system_prompt: str | None, prompt_template: str, 
     if not rows:
         raise DataError("no prompts", source=path)
     return rows
-

@@ -54,10 +54,16 @@ def main(script_args, training_args, model_args):
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
 
     trainer.save_model(training_args.output_dir)
+    # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
     summary = save_run_summary(
-        trainer, train_result, data={"prompts": len(rows)}, model=model_args.model_name_or_path,
+        trainer,
+        train_result,
+        curves=("reward",),
+        curves_label="mean reward",
+        data={"prompts": len(rows)},
+        model=model_args.model_name_or_path,
         rewards=script_args.reward_funcs,
-    )  # fmt: skip
+    )
     trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
 
     if training_args.push_to_hub:

@@ -65,7 +65,12 @@ class SupportSetGRPOTrainer(GRPOTrainer):
         window_step = self._step % self.args.gradient_accumulation_steps
         seed_parts = (self.args.seed, self.state.global_step, window_step)
         return draw_support_mask(
-            num_local_rows, first_row, self.num_generations, self.support_size, self.support_strategy, seed_parts
+            num_local_rows,
+            first_row,
+            self.num_generations,
+            self.support_size,
+            self.support_strategy,
+            seed_parts,
         )
 
     def _generate_and_score_completions(self, inputs):
@@ -74,6 +79,10 @@ class SupportSetGRPOTrainer(GRPOTrainer):
         keep = self.support_mask(len(inputs)).to(self.accelerator.device)
         with self._forwards_only_on(keep):
             output = super()._generate_and_score_completions(inputs)
+        return self.restrict_to_support(output, keep)
+
+    def restrict_to_support(self, output: dict, keep: torch.Tensor) -> dict:
+        """The scored generation batch with only the kept rows, its token normaliser recounted."""
         all_tokens = self._loss_mask(output).sum()
         output = restrict_rows(output, keep)
         # The dapo normaliser counts tokens over the whole generation batch: only the selected ones now.
@@ -105,7 +114,9 @@ class SupportSetGRPOTrainer(GRPOTrainer):
             if input_ids.size(0) != keep.numel():  # not a whole-batch call: leave it alone
                 return compute(model, input_ids, attention_mask, logits_to_keep, *args, **kwargs)
             kwargs = {
-                key: value[keep] if isinstance(value, torch.Tensor) and value.size(0) == keep.numel() else value
+                key: value[keep]
+                if isinstance(value, torch.Tensor) and value.size(0) == keep.numel()
+                else value
                 for key, value in kwargs.items()
             }
             logps, entropies, aux_loss = compute(

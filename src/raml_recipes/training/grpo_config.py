@@ -20,7 +20,7 @@ from .support_selection import SUPPORT_STRATEGIES
 RAML_SYSTEM_PROMPT = (
     "You are a helpful assistant that solves math problems. First think through the problem step by step "
     "inside <think> </think> tags. Then give the final answer inside <conclusion> </conclusion> tags, "
-    "ending with \"The answer is \\boxed{...}\". Respond in exactly this format:\n"
+    'ending with "The answer is \\boxed{...}". Respond in exactly this format:\n'
     "<think>\n...\n</think>\n<conclusion>\n... The answer is \\boxed{...}\n</conclusion>"
 )
 
@@ -38,7 +38,9 @@ class GRPOScriptArguments(ScriptArguments):
     max_prompts: int | None = field(default=None, metadata={"help": "Use only the first N prompts."})
     system_prompt: str | None = field(
         default=RAML_SYSTEM_PROMPT,
-        metadata={"help": "System message (null for none). Default: the paper's <think>/<conclusion> format."},
+        metadata={
+            "help": "System message (null for none). Default: the paper's <think>/<conclusion> format."
+        },
     )
     prompt_template: str = field(
         default="{problem}", metadata={"help": "User message; `{problem}` is replaced by the problem text."}
@@ -49,19 +51,23 @@ class GRPOScriptArguments(ScriptArguments):
     )
     reward_funcs: list[str] = field(
         default_factory=lambda: ["raml"],
-        metadata={"help": "Reward functions by name (raml, accuracy, format, cosine, soft_overlong) or dotted path."},
+        metadata={
+            "help": "Reward functions by name (raml, accuracy, format, cosine, soft_overlong) or dotted path."
+        },
     )
     reward_kwargs: dict | str | None = field(
         default=None,
         metadata={
             "help": "Parameters per reward function, keyed by its entry in reward_funcs, e.g. "
-            "{\"format\": {\"style\": \"r1\"}} (a JSON string on the command line)."
+            '{"format": {"style": "r1"}} (a JSON string on the command line).'
         },
     )
 
     def __post_init__(self):
         if self.dataset_name is None:
-            raise ValueError("dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py")
+            raise ValueError(
+                "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py"
+            )
         if self.max_prompts is not None and self.max_prompts < 1:
             raise ValueError(f"max_prompts must be a positive integer, got {self.max_prompts}")
         if "{problem}" not in self.prompt_template:
@@ -73,8 +79,12 @@ class GRPOScriptArguments(ScriptArguments):
                 self.reward_kwargs = json.loads(self.reward_kwargs)
             except json.JSONDecodeError as error:
                 raise ValueError(f"reward_kwargs is not valid JSON: {error}") from None
-        if self.reward_kwargs is not None and not all(isinstance(v, dict) for v in self.reward_kwargs.values()):
-            raise ValueError(f"reward_kwargs must map reward names to parameter mappings, got {self.reward_kwargs}")
+        if self.reward_kwargs is not None and not all(
+            isinstance(v, dict) for v in self.reward_kwargs.values()
+        ):
+            raise ValueError(
+                f"reward_kwargs must map reward names to parameter mappings, got {self.reward_kwargs}"
+            )
 
 
 @dataclass
@@ -102,8 +112,14 @@ class SupportSetGRPOConfig(GRPOConfig):
             raise ValueError(
                 f"support_strategy must be one of {', '.join(sorted(SUPPORT_STRATEGIES))}, got {self.support_strategy!r}"
             )
-        if self.use_vllm and importlib.util.find_spec("vllm") is None:
-            raise ValueError(f"use_vllm is true but vLLM is not installed: {VLLM_INSTALL}; or set use_vllm: false")
+        if self.use_vllm and not vllm_installed():
+            raise ValueError(
+                f"use_vllm is true but vLLM is not installed: {VLLM_INSTALL}; or set use_vllm: false"
+            )
+
+
+def vllm_installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
 
 
 def check_batch_arithmetic(config, num_processes: int) -> None:

@@ -8,8 +8,10 @@ from ..data.io import write_json
 from ..plotting import training_curves
 
 
-def save_run_summary(trainer, train_result, **extra) -> Path:
-    """Write the run's final metrics, support-set numbers and log history; main process only."""
+def save_run_summary(
+    trainer, train_result, curves=("loss", "eval_loss"), curves_label="loss", **extra
+) -> Path:
+    """Write the run's final metrics, support-set numbers and log history, and plot `curves`; main process only."""
     output_dir = Path(trainer.args.output_dir)
     path = output_dir / "metrics.json"
     if not trainer.is_world_process_zero():
@@ -23,5 +25,5 @@ def save_run_summary(trainer, train_result, **extra) -> Path:
         "log_history": trainer.state.log_history,
     }
     write_json(path, summary)
-    training_curves(trainer.state.log_history, output_dir / "training_curves.png")
+    training_curves(trainer.state.log_history, output_dir / "training_curves.png", curves, curves_label)
     return path

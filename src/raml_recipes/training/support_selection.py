@@ -41,7 +41,9 @@ def first_subset(num_generations: int, support_size: int, generator: torch.Gener
 
 def get_support_strategy(name: str) -> SupportStrategy:
     if name not in SUPPORT_STRATEGIES:
-        raise ValueError(f"unknown support_strategy {name!r}: use one of {', '.join(sorted(SUPPORT_STRATEGIES))}")
+        raise ValueError(
+            f"unknown support_strategy {name!r}: use one of {', '.join(sorted(SUPPORT_STRATEGIES))}"
+        )
     return SUPPORT_STRATEGIES[name]
 
 
@@ -67,7 +69,9 @@ def support_mask(
         generator = torch.Generator().manual_seed(stable_seed(*seed_parts, group) % 2**63)
         chosen = strategy(num_generations, support_size, generator)
         if chosen.numel() != support_size or chosen.unique().numel() != support_size:
-            raise ValueError(f"support strategy returned {chosen.tolist()}, not {support_size} distinct positions")
+            raise ValueError(
+                f"support strategy returned {chosen.tolist()}, not {support_size} distinct positions"
+            )
         if chosen.min() < 0 or chosen.max() >= num_generations:
             raise ValueError(f"support strategy returned {chosen.tolist()}, outside range({num_generations})")
         rows = group * num_generations + chosen - first_row
