@@ -19,7 +19,13 @@ from raml_recipes.training.grpo import (
     template_opens_thought,
 )
 from raml_recipes.training.grpo_config import SupportSetGRPOConfig, check_batch_arithmetic
-from raml_recipes.training.support_selection import first_subset, random_subset, restrict_rows, support_mask
+from raml_recipes.training.support_selection import (
+    first_subset,
+    random_subset,
+    restrict_rows,
+    support_mask,
+    trim_completion_padding,
+)
 
 from .conftest import ROOT
 
@@ -104,6 +110,18 @@ def test_restrict_rows_keeps_rows_and_leaves_batch_scalars():
     assert out["n"].item() == 7 and out["none"] is None
 
 
+def test_trimming_drops_only_columns_that_every_row_pads():
+    mask = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 0, 0]])
+    batch = {"completion_mask": mask, "completion_ids": torch.arange(10).view(2, 5),
+             "importance_sampling_ratio": torch.ones(2, 1), "advantages": torch.ones(2)}  # fmt: skip
+    trimmed = trim_completion_padding(batch)
+    assert trimmed["completion_ids"].tolist() == [[0, 1, 2], [5, 6, 7]]
+    assert trimmed["completion_mask"].shape == (2, 3)
+    assert trimmed["importance_sampling_ratio"].shape == (2, 1)  # per sequence: untouched
+    full_width = {"completion_mask": torch.ones(2, 5), "completion_ids": torch.zeros(2, 5)}
+    assert trim_completion_padding(full_width) is full_width
+
+
 # --- equivalence with TRL and exact gradients ----------------------------------------------------------
 
 
@@ -174,13 +192,15 @@ def test_k_of_g_gradient_is_exactly_that_of_the_selected_completions(
 
     # Same completions; k per prompt; advantages from the whole group of G, not re-normalised over k.
     assert keep.view(-1, G).sum(dim=1).tolist() == [k] * (len(batch) // G)
-    assert torch.equal(selected["completion_ids"], full["completion_ids"][keep])
+    width = selected["completion_ids"].size(1)  # padding no kept row uses is trimmed
+    assert torch.equal(selected["completion_ids"], full["completion_ids"][keep][:, :width])
+    assert not full["completion_mask"][keep][:, width:].any()
     assert torch.equal(selected["advantages"], full["advantages"][keep])
     assert full["advantages"].view(-1, G).mean(dim=1).abs().max() < 1e-5
     assert selected["num_items_in_batch"].item() == full["completion_mask"][keep].sum().item()
 
     ours = _grads(trainer.model, trainer.compute_loss(trainer.model, selected))
-    rows = restrict_rows(full, keep)
+    rows = restrict_rows(full, keep)  # untrimmed: the trimmed columns must not change the gradient
     hand = _grads(trainer.model, _hand_built_loss(
         trainer.model, rows, loss_type, trainer.max_completion_length, full["completion_mask"][keep].sum()
     ))  # fmt: skip

@@ -23,3 +23,9 @@ def recipe(*parts: str) -> Path:
 
 def shipped_data(*parts: str) -> Path:
     return project_root().joinpath("data", *parts)
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of the shared data folder beside the checkout ($RAML_SHARED_DATA overrides)."""
+    root = Path(os.environ.get("RAML_SHARED_DATA", project_root().parent / "shared" / "data"))
+    return root.joinpath(*parts)

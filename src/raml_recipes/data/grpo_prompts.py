@@ -15,18 +15,20 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..evaluation.benchmarks import BENCHMARKS, _generic_item, _shared, load_benchmark
-from ..paths import shipped_data
+from ..evaluation.benchmarks import BENCHMARKS, load_benchmark, question_from_row
+from ..paths import shared_data, shipped_data
 from .errors import DataError
 from .loaders import iter_source_rows
 
 ARITHMETIC = "arithmetic"
 
-# Named training sources: (path, question field); the gold is read as for any other file.
+# Named training sources and the file each reads; rows are read as for any other file.
 TRAINING_SOURCES = {
     "gsm8k_train": lambda: shipped_data("gsm8k", "train.jsonl"),  # the first 1,000 of GSM8K train
-    "math_train": lambda: _shared("math_train", "rllm_math_train.json"),  # 7,474 MATH train problems
-    "aime_1983_2023": lambda: _shared("aime24", "rllm_aime_1983_2023_train.json"),  # 975 past AIME problems
+    "math_train": lambda: shared_data("math_train", "rllm_math_train.json"),  # 7,474 MATH train problems
+    "aime_1983_2023": lambda: shared_data(
+        "aime24", "rllm_aime_1983_2023_train.json"
+    ),  # 975 past AIME problems
 }
 
 _LATEX_NOISE = re.compile(r"\\(?:left|right|displaystyle|text|mathrm|mbox|quad)(?![a-z])|\\[,;!]|[$\\{}]")
@@ -35,9 +37,9 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def normalise_problem(text: str) -> str:
-    """Problem text for contamination matching: lower case, LaTeX markup dropped, words and operators only."""
+    """Problem text for contamination matching: lower case, LaTeX markup and all spacing dropped."""
     text = _LATEX_NOISE.sub(" ", text.lower())
-    return _NON_WORD.sub(" ", text).strip()
+    return _NON_WORD.sub("", text)
 
 
 def is_integer_answer(answer: str) -> bool:
@@ -106,7 +108,7 @@ def _items(source: str, split: str, id_prefix: str = "") -> list[dict]:
     items = []
     for number, row in iter_source_rows(source, split=split):
         try:
-            item = _generic_item(row, number, source)
+            item = question_from_row(row, number, source)
         except DataError as error:
             if "no gold answer" not in str(error) and "no \\boxed{}" not in str(error):
                 raise

@@ -10,7 +10,6 @@ A question with several acceptable answers is correct when any of them matches.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 from ..data.errors import DataError
 from ..data.io import iter_rows
 from ..data.loaders import iter_source_rows
-from ..paths import project_root, shipped_data
+from ..paths import shared_data, shipped_data
 from ..rewards.grading import last_boxed
 
 _E_NOTATION = re.compile(r"^(-?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
@@ -53,11 +52,6 @@ class Benchmark:
     hub_dataset: str | None = None  # the dataset's Hub id, for model cards
 
 
-def _shared(*parts: str) -> Path:
-    root = Path(os.environ.get("RAML_SHARED_DATA", project_root().parent / "shared" / "data"))
-    return root.joinpath(*parts)
-
-
 def _gsm8k_answer(row: dict) -> list[str]:
     return [row["answer"].rsplit("####", 1)[1].strip().replace(",", "")]
 
@@ -77,7 +71,7 @@ BENCHMARKS: dict[str, Benchmark] = {
                   lambda r, i: f"amc23-{r['id']}", hub_dataset="math-ai/amc23"),
         Benchmark("gsm8k", lambda: shipped_data("gsm8k", "test.jsonl"), "question", _gsm8k_answer,
                   lambda r, i: f"gsm8k-test-{i}", hub_dataset="openai/gsm8k"),
-        Benchmark("minerva", lambda: _shared("minerva_math", "test_with_answer.jsonl"), "problem",
+        Benchmark("minerva", lambda: shared_data("minerva_math", "test_with_answer.jsonl"), "problem",
                   lambda r: _golds(r["answer"]), lambda r, i: f"minerva-{r['idx']}", hub_dataset="math-ai/minervamath"),
         Benchmark("olympiadbench", lambda: shipped_data("olympiadbench", "test.jsonl"), "question",
                   lambda r: _golds(r["final_answer"]), lambda r, i: f"olympiadbench-{r['id']}",
@@ -89,7 +83,7 @@ _PROBLEM_FIELDS = ("problem", "question")
 _ANSWER_FIELDS = ("answer", "gold", "final_answer", "solution")
 
 
-def _generic_item(row: dict, number: int, source: str) -> dict:
+def question_from_row(row: dict, number: int, source: str) -> dict:
     problem_field = next((f for f in _PROBLEM_FIELDS if row.get(f)), None)
     answer_field = next((f for f in _ANSWER_FIELDS if row.get(f) is not None), None)
     if problem_field is None:
@@ -142,7 +136,7 @@ def load_benchmark(spec: str, max_questions: int | None = None, split: str = "te
                 break
     else:
         for number, row in iter_source_rows(spec, split=split):
-            items.append(_generic_item(row, number, spec))
+            items.append(question_from_row(row, number, spec))
             if max_questions is not None and len(items) >= max_questions:
                 break
     if len({item["id"] for item in items}) != len(items):

@@ -30,7 +30,7 @@ from trl import GRPOTrainer
 
 from ..rewards.functions import REWARD_FUNCTIONS
 from ..rewards.grading import THINK_OPEN
-from .support_selection import get_support_strategy, restrict_rows
+from .support_selection import get_support_strategy, restrict_rows, trim_completion_padding
 from .support_selection import support_mask as draw_support_mask
 
 
@@ -82,9 +82,9 @@ class SupportSetGRPOTrainer(GRPOTrainer):
         return self.restrict_to_support(output, keep)
 
     def restrict_to_support(self, output: dict, keep: torch.Tensor) -> dict:
-        """The scored generation batch with only the kept rows, its token normaliser recounted."""
+        """The scored generation batch with only the kept rows (and their padding), the normaliser recounted."""
         all_tokens = self._loss_mask(output).sum()
-        output = restrict_rows(output, keep)
+        output = trim_completion_padding(restrict_rows(output, keep))
         # The dapo normaliser counts tokens over the whole generation batch: only the selected ones now.
         selected_tokens = self._loss_mask(output).sum()
         output["num_items_in_batch"] = self.accelerator.gather(selected_tokens).sum()

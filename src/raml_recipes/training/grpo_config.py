@@ -125,7 +125,7 @@ def vllm_installed() -> bool:
 def check_batch_arithmetic(config, num_processes: int) -> None:
     """Fail with the numbers to change when prompts' groups of G would be cut or rows would be lost.
 
-    Per optimizer step each process generates `per_device_train_batch_size x steps_per_generation`
+    Each generation, each process produces `per_device_train_batch_size x steps_per_generation`
     completions (TRL counts completions, not prompts). That generation batch, over all processes,
     must hold whole groups of G = num_generations. With a support subset (k < G), each process must
     also hold whole groups (so every process keeps the same number of rows), and each loss

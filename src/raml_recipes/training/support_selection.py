@@ -93,3 +93,31 @@ def restrict_rows(batch: dict, keep: torch.Tensor) -> dict:
         else:
             restricted[key] = value
     return restricted
+
+
+# Per-completion-token tensors of TRL's scored batch, right-padded to the longest completion.
+PER_TOKEN_KEYS = (
+    "completion_ids", "completion_mask", "tool_mask", "old_per_token_logps", "ref_per_token_logps",
+    "sampling_per_token_logps", "importance_sampling_ratio",
+)  # fmt: skip
+
+
+def trim_completion_padding(batch: dict) -> dict:
+    """Drop the completion columns that are padding in every remaining row.
+
+    The batch was padded to the longest of all G completions; once some rows are gone, the longest
+    remaining one may be shorter, and the columns beyond it would only cost compute. They sit after
+    every real token (right padding), so no kept position attends to them: the loss is unchanged.
+    """
+    mask = batch["completion_mask"]
+    width = mask.size(1)
+    used = mask.any(dim=0).nonzero()
+    keep = int(used.max()) + 1 if used.numel() else 1
+    if keep == width:
+        return batch
+    trimmed = dict(batch)
+    for key in PER_TOKEN_KEYS:
+        value = batch.get(key)
+        if isinstance(value, torch.Tensor) and value.dim() == 2 and value.size(1) == width:
+            trimmed[key] = value[:, :keep]
+    return trimmed
