@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from trl import GRPOConfig
 
 from raml_recipes.rewards.functions import completion_text
 from raml_recipes.training.grpo import (
@@ -54,21 +55,14 @@ def make_trainer(model_dir, prompts, tmp_path, trainer_class=SupportSetGRPOTrain
         report_to="none", activation_checkpointing=False, seed=0, disable_tqdm=True, save_strategy="no",
     )  # fmt: skip
     settings.update(overrides)
-    config_class = SupportSetGRPOConfig if trainer_class is SupportSetGRPOTrainer else _trl_config()
-    if config_class is not SupportSetGRPOConfig:
+    if trainer_class is SupportSetGRPOTrainer:
+        config = SupportSetGRPOConfig(**settings)
+    else:
         settings.pop("support_size", None)
+        config = GRPOConfig(**settings)
     return trainer_class(
-        model=str(model_dir),
-        reward_funcs=[length_reward],
-        args=config_class(**settings),
-        train_dataset=prompts,
+        model=str(model_dir), reward_funcs=[length_reward], args=config, train_dataset=prompts
     )
-
-
-def _trl_config():
-    from trl import GRPOConfig
-
-    return GRPOConfig
 
 
 def generation_batch(trainer):
