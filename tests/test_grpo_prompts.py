@@ -69,12 +69,6 @@ def test_decontamination_removes_evaluation_problems_and_counts_every_drop(tmp_p
     }
 
 
-def test_aime_history_overlaps_math500_and_is_removed():
-    kept, report = build_prompt_set(["aime_1983_2023"], decontaminate=["math500"])
-    assert report.dropped["in math500"] == 6
-    assert report.kept == len(kept) == report.read["aime_1983_2023"] - sum(report.dropped.values())
-
-
 def test_build_script_writes_the_prompt_file_and_a_report(tmp_path):
     output = tmp_path / "prompts.jsonl"
     result = subprocess.run(
