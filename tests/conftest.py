@@ -44,3 +44,17 @@ def records():
     from raml_recipes.data.loaders import load_trajectories
 
     return load_trajectories(str(GSM8K_TRAJECTORIES), max_questions=12)
+
+
+def launch_two_cpu_ranks(module: str, recipe: Path, output_dir: Path, *overrides: str):
+    """`accelerate launch` of a stage script on two CPU ranks (gloo); returns the finished process."""
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(ROOT / "accelerate_configs" / "cpu.yaml"),
+        "-m", module, "--config", str(recipe), "--output_dir", str(output_dir), *overrides,
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -28,7 +27,7 @@ from raml_recipes.training.support_selection import (
     trim_completion_padding,
 )
 
-from .conftest import ROOT
+from .conftest import ROOT, launch_two_cpu_ranks
 
 G = 4
 
@@ -308,15 +307,8 @@ def test_tiny_recipe_trains_under_each_batching_mode(tmp_path, overrides, steps)
 @pytest.mark.slow
 def test_two_process_cpu_launch_of_the_tiny_grpo_recipe(tmp_path):
     output_dir = tmp_path / "out"
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(ROOT / "accelerate_configs" / "cpu.yaml"),
-        "-m", "raml_recipes.scripts.grpo",
-        "--config", str(ROOT / "recipes" / "tiny" / "grpo" / "config_demo.yaml"),
-        "--output_dir", str(output_dir), "--max_prompts", "16",
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    recipe = ROOT / "recipes" / "tiny" / "grpo" / "config_demo.yaml"
+    result = launch_two_cpu_ranks("raml_recipes.scripts.grpo", recipe, output_dir, "--max_prompts", "16")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert metrics["world_size"] == 2

@@ -22,7 +22,7 @@ def main(script_args, training_args, model_args):
     from raml_recipes.models.loading import load_tokenizer
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
-    from raml_recipes.training.run_summary import save_run_summary
+    from raml_recipes.training.run_summary import finish_run
 
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = {
@@ -53,25 +53,11 @@ def main(script_args, training_args, model_args):
     )
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
 
-    trainer.save_model(training_args.output_dir)
     # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
-    summary = save_run_summary(
-        trainer,
-        train_result,
-        curves=("reward",),
-        curves_label="mean reward",
-        data={"prompts": len(rows)},
-        model=model_args.model_name_or_path,
-        rewards=script_args.reward_funcs,
-    )
-    trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
-
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    # Leave together: a rank that destroys the process group while another still writes the summary
-    # can leave that one hanging in the teardown.
-    trainer.accelerator.wait_for_everyone()
-    trainer.end()
+    finish_run(
+        trainer, train_result, script_args.dataset_name, curves=("reward",), curves_label="mean reward",
+        data={"prompts": len(rows)}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
+    )  # fmt: skip
 
 
 def make_parser(prog: str | None = None):

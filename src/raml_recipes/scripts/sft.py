@@ -19,7 +19,7 @@ def main(script_args, training_args, model_args):
     from raml_recipes.data.loaders import load_trajectories
     from raml_recipes.data.sft_format import build_sft_dataset
     from raml_recipes.models import resolve_model
-    from raml_recipes.training.run_summary import save_run_summary
+    from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
     model_path = resolve_model(model_args.model_name_or_path)
@@ -50,18 +50,10 @@ def main(script_args, training_args, model_args):
     )
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
 
-    trainer.save_model(training_args.output_dir)
-    summary = save_run_summary(
-        trainer, train_result, data=data_stats.as_dict(), model=model_args.model_name_or_path
-    )
-    trainer.accelerator.print(f"Model saved to {training_args.output_dir}; metrics in {summary}")
-
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    # Leave together: a rank that destroys the process group while another still writes the summary
-    # can leave that one hanging in the teardown.
-    trainer.accelerator.wait_for_everyone()
-    trainer.end()
+    finish_run(
+        trainer, train_result, script_args.dataset_name, data=data_stats.as_dict(),
+        model=model_args.model_name_or_path,
+    )  # fmt: skip
 
 
 def make_parser(prog: str | None = None):

@@ -27,3 +27,16 @@ def save_run_summary(
     write_json(path, summary)
     training_curves(trainer.state.log_history, output_dir / "training_curves.png", curves, curves_label)
     return path
+
+
+def finish_run(trainer, train_result, dataset_name: str, **summary) -> None:
+    """Save the model and the run summary, push when the recipe asks, and leave every rank together."""
+    trainer.save_model(trainer.args.output_dir)
+    path = save_run_summary(trainer, train_result, **summary)
+    trainer.accelerator.print(f"Model saved to {trainer.args.output_dir}; metrics in {path}")
+    if trainer.args.push_to_hub:
+        trainer.push_to_hub(dataset_name=dataset_name)
+    # Leave together: a rank that destroys the process group while another still writes the summary
+    # can leave that one hanging in the teardown.
+    trainer.accelerator.wait_for_everyone()
+    trainer.end()
