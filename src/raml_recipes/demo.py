@@ -90,53 +90,35 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         write_jsonl(data_path, records)
         return {"trajectories": str(data_path), "questions": len(records)}
 
-    def sft() -> dict:
+    def train(stage: str, recipe_path: Path, output_dir: Path, curve: str, *args: str) -> dict:
+        """Run a training script; report its outputs and the first and last value of `curve`."""
         _run_script(
-            "raml_recipes.scripts.sft",
-            ["--config", str(sft_recipe), "--dataset_name", str(data_path), "--output_dir", str(sft_dir)],
-            out_dir / "logs" / "sft.log",
+            f"raml_recipes.scripts.{stage}",
+            ["--config", str(recipe_path), "--output_dir", str(output_dir), *args],
+            out_dir / "logs" / f"{stage}.log",
         )
-        metrics = json.loads((sft_dir / "metrics.json").read_text())
-        losses = [entry["loss"] for entry in metrics["log_history"] if "loss" in entry]
+        metrics = json.loads((output_dir / "metrics.json").read_text())
+        values = [entry[curve] for entry in metrics["log_history"] if curve in entry]
         return {
-            "recipe": str(sft_recipe),
-            "checkpoint": str(sft_dir),
-            "metrics": str(sft_dir / "metrics.json"),
-            "curves": str(sft_dir / "training_curves.png"),
-            "first_loss": losses[0],
-            "last_loss": losses[-1],
+            "recipe": str(recipe_path),
+            "checkpoint": str(output_dir),
+            "metrics": str(output_dir / "metrics.json"),
+            "curves": str(output_dir / "training_curves.png"),
+            f"first_{curve}": values[0],
+            f"last_{curve}": values[-1],
+            "steps": metrics["global_step"],
             "support_set": metrics["support_set"],
         }
+
+    def sft() -> dict:
+        return train("sft", sft_recipe, sft_dir, "loss", "--dataset_name", str(data_path))
 
     model_name = "tiny" if quick else "SmolLM2-135M-Instruct"
     grpo_dir = out_dir / "grpo"
     grpo_recipe = recipe(model_name, "grpo", "config_demo.yaml")
 
     def grpo() -> dict:
-        _run_script(
-            "raml_recipes.scripts.grpo",
-            [
-                "--config",
-                str(grpo_recipe),
-                "--model_name_or_path",
-                str(sft_dir),
-                "--output_dir",
-                str(grpo_dir),
-            ],
-            out_dir / "logs" / "grpo.log",
-        )
-        metrics = json.loads((grpo_dir / "metrics.json").read_text())
-        rewards = [entry["reward"] for entry in metrics["log_history"] if "reward" in entry]
-        return {
-            "recipe": str(grpo_recipe),
-            "checkpoint": str(grpo_dir),
-            "metrics": str(grpo_dir / "metrics.json"),
-            "curves": str(grpo_dir / "training_curves.png"),
-            "first_reward": rewards[0],
-            "last_reward": rewards[-1],
-            "steps": metrics["global_step"],
-            "support_set": metrics["support_set"],
-        }
+        return train("grpo", grpo_recipe, grpo_dir, "reward", "--model_name_or_path", str(sft_dir))
 
     eval_recipe = recipe(model_name, "evaluate", "config_demo.yaml" if quick else "config_gsm8k.yaml")
     base_model = "embedded:tiny-llama" if quick else "embedded:smollm2-135m"

@@ -46,3 +46,13 @@ def load_causal_lm(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return model.to(device).eval()
+
+
+def model_init_kwargs(model_args, configured: dict | None) -> dict:
+    """TRL trainers' `model_init_kwargs` from a recipe's ModelConfig; the recipe's own entries win."""
+    return {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(configured or {}),
+    }

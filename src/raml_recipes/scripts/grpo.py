@@ -19,18 +19,13 @@ def main(script_args, training_args, model_args):
 
     from raml_recipes.data.grpo_prompts import to_grpo_rows
     from raml_recipes.models import resolve_model
-    from raml_recipes.models.loading import load_tokenizer
+    from raml_recipes.models.loading import load_tokenizer, model_init_kwargs
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
     from raml_recipes.training.run_summary import finish_run
 
     model_path = resolve_model(model_args.model_name_or_path)
-    training_args.model_init_kwargs = {
-        "revision": model_args.model_revision,
-        "attn_implementation": model_args.attn_implementation,
-        "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {}),
-    }
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
     tokenizer = load_tokenizer(model_path, model_args.model_revision, script_args.chat_template_path)
 
     rows = to_grpo_rows(

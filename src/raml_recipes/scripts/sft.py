@@ -19,16 +19,12 @@ def main(script_args, training_args, model_args):
     from raml_recipes.data.loaders import load_trajectories
     from raml_recipes.data.sft_format import build_sft_dataset
     from raml_recipes.models import resolve_model
+    from raml_recipes.models.loading import model_init_kwargs
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
     model_path = resolve_model(model_args.model_name_or_path)
-    training_args.model_init_kwargs = {
-        "revision": model_args.model_revision,
-        "attn_implementation": model_args.attn_implementation,
-        "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {}),
-    }
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
 
     def sft_rows(name, split):
         records = load_trajectories(
