@@ -19,6 +19,14 @@ USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
     "grpo": ("raml_recipes.scripts.grpo", "GRPO with a support-set gradient (k of G completions)"),
+    "summarize": (
+        "raml_recipes.scripts.summarize",
+        "compress trajectories (rules or a summarizer model), verified",
+    ),
+    "compare": (
+        "raml_recipes.scripts.compare",
+        "long vs compressed students: accuracy against generated tokens",
+    ),
     "evaluate": ("raml_recipes.scripts.evaluate", "sample and score a model on math benchmarks"),
     "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
     "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),

@@ -13,18 +13,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..data.sft_format import render_prompt_text
-from .runner import read_samples
+from ..runs import parse_shard, read_appended_rows
 
-
-def parse_shard(spec: str) -> tuple[int, int]:
-    """'i/n' -> (i, n), with 0 <= i < n."""
-    try:
-        index, count = (int(part) for part in spec.split("/"))
-    except ValueError:
-        raise ValueError(f"--shard expects i/n (e.g. 0/4), got {spec!r}") from None
-    if not 0 <= index < count:
-        raise ValueError(f"--shard {spec}: need 0 <= i < n")
-    return index, count
+__all__ = ["generate_rollouts", "parse_shard", "shard_questions"]
 
 
 def shard_questions(questions: list[dict], index: int, count: int) -> list[dict]:
@@ -44,7 +35,7 @@ def generate_rollouts(
     """Append rollouts for the questions not yet in `output`; returns how many questions were sampled."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    done = {row["id"] for row in read_samples(output)}
+    done = {row["id"] for row in read_appended_rows(output)}
     todo = [q for q in questions if q["id"] not in done]
     with (
         tqdm(total=len(todo) * num_samples, desc="Rollouts", unit="sample") as bar,

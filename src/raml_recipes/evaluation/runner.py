@@ -12,47 +12,18 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..data.io import atomic_open, write_json
+from ..data.io import write_json
 from ..data.sft_format import render_prompt_text
 from ..models.embedded import resolve_model
 from ..models.loading import load_causal_lm, load_tokenizer
 from ..rewards import configure_grading, grade_many
+from ..runs import check_run_settings, read_appended_rows
 from .benchmarks import load_benchmark
 from .config import EvaluationConfig
 from .generation import TransformersGenerator, VLLMGenerator
 from .report import markdown_table, metric_columns, model_index, results_chart, summarize_benchmark
 
 QUESTIONS_PER_CHUNK = 8  # questions generated, graded and appended together (what a kill can lose)
-
-
-def _check_settings(output_dir: Path, config: EvaluationConfig) -> None:
-    path = output_dir / "config.json"
-    settings = config.fingerprint()
-    if path.is_file():
-        previous = json.loads(path.read_text()).get("settings", {})
-        changed = sorted(key for key in settings if previous.get(key) != settings[key])
-        if changed:
-            raise ValueError(
-                f"{output_dir} holds samples made with other settings ({', '.join(changed)}); "
-                "use another output_dir or restore the settings to resume"
-            )
-    write_json(path, {"settings": settings, "benchmarks": config.benchmarks, "ks": config.ks})
-
-
-def read_samples(path: Path) -> list[dict]:
-    """Rows of a samples file; a last line cut short by a kill is dropped (and the file repaired)."""
-    if not path.is_file():
-        return []
-    rows, intact = [], True
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            intact = False
-    if not intact:
-        with atomic_open(path) as handle:
-            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    return rows
 
 
 def make_generator(config: EvaluationConfig, tokenizer):
@@ -91,12 +62,12 @@ def _grade(questions: list[dict], samples: list[list]) -> list[list]:
 def evaluate(config: EvaluationConfig) -> dict:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    _check_settings(output_dir, config)
+    check_run_settings(output_dir, config.fingerprint(), benchmarks=config.benchmarks, ks=config.ks)
     configure_grading(workers=config.grading_workers, deadline=config.grading_deadline)
     questions = [q for spec in config.benchmarks for q in load_benchmark(spec, config.max_questions)]
     samples_path = output_dir / "samples.jsonl"
     done: dict[tuple, set[int]] = {}
-    for row in read_samples(samples_path):
+    for row in read_appended_rows(samples_path):
         done.setdefault((row["benchmark"], row["id"]), set()).add(row["sample"])
     pending = []
     for question in questions:
@@ -141,7 +112,7 @@ def evaluate(config: EvaluationConfig) -> dict:
                         }  # fmt: skip
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
-    return write_reports(config, questions, read_samples(samples_path))
+    return write_reports(config, questions, read_appended_rows(samples_path))
 
 
 def write_reports(config: EvaluationConfig, questions: list[dict], rows: list[dict]) -> dict:

@@ -1,0 +1,41 @@
+"""Compare students (long vs compressed trajectories): accuracy against mean generated tokens.
+
+```bash
+raml compare --run long=outputs/eval/sft --run compressed=outputs/eval/student --output_dir outputs/compare
+```
+Each run is the output_dir of an `raml evaluate` run; writes comparison.md, comparison.json and
+accuracy_vs_tokens.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _run(spec: str) -> tuple[str, Path]:
+    label, sep, folder = spec.partition("=")
+    if not sep or not label or not folder:
+        raise argparse.ArgumentTypeError(f"expected LABEL=EVALUATION_DIR, got {spec!r}")
+    return label, Path(folder)
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
+    from raml_recipes.summarize.compare import compare
+
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--run", type=_run, action="append", required=True, help="LABEL=EVALUATION_DIR (repeat)"
+    )
+    parser.add_argument("--output_dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    result = compare(dict(args.run), args.output_dir)
+    print(Path(result["table"]).read_text())
+    print(f"Comparison in {args.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli()
