@@ -10,11 +10,16 @@ from accelerate.commands.config.config_args import load_config_from_file
 
 from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
 from raml_recipes.recipes import RecipeError, parse_recipe
-from raml_recipes.scripts import evaluate, grpo, sft
+from raml_recipes.scripts import evaluate, grpo, sft, summarize
 
 from .conftest import ROOT
 
-PARSERS = {"sft": sft.make_parser, "grpo": grpo.make_parser, "evaluate": evaluate.make_parser}
+PARSERS = {
+    "sft": sft.make_parser,
+    "grpo": grpo.make_parser,
+    "evaluate": evaluate.make_parser,
+    "summarize": summarize.make_parser,
+}
 RECIPES = sorted((ROOT / "recipes").glob("*/*/config_*.yaml"))
 
 
