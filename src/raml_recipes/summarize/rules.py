@@ -39,9 +39,9 @@ BRANCH_CUE = re.compile(
     re.IGNORECASE,
 )
 _ERROR_WORD = re.compile(
-    r"\b(mistake|wrong|incorrect|error|miscalculat\w*|discrepanc\w*|contradict\w*)\b", re.I
+    r"\b(mistakes?|wrong|incorrect|errors?|miscalculat\w*|discrepanc\w*|contradict\w*)\b", re.I
 )
-_NEGATION = re.compile(r"\b(no|not|didn't|don't|doesn't|never|without|any)\W+(\w+\W+){0,2}$", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(no|not|nothing|never|without|any|\w+n't)\W+(\w+\W+){0,3}$", re.IGNORECASE)
 BRANCH_WINDOW = 40  # segments a branch may span before it is left alone (no value to return to)
 
 
@@ -50,7 +50,8 @@ def starts_with(cue: re.Pattern, segment: Segment) -> bool:
 
 
 def finds_error(text: str) -> bool:
-    """An error word not negated just before it ("I made a mistake", not "no mistake")."""
+    """An error word not negated a few words before it, in the same clause ("I made a mistake", not
+    "no mistake" or "I don't think I made an error"; "No, I made a mistake" is an error)."""
     return any(not _NEGATION.search(text[: match.start()]) for match in _ERROR_WORD.finditer(text))
 
 
