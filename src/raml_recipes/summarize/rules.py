@@ -41,7 +41,7 @@ BRANCH_CUE = re.compile(
 _ERROR_WORD = re.compile(
     r"\b(mistakes?|wrong|incorrect|errors?|miscalculat\w*|discrepanc\w*|contradict\w*)\b", re.I
 )
-_NEGATION = re.compile(r"\b(no|not|nothing|never|without|any|\w+n't)\W+(\w+\W+){0,3}$", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(no|not|nothing|never|without|any|\w+n't)\s+(?:[\w']+\s+){0,4}$", re.IGNORECASE)
 BRANCH_WINDOW = 40  # segments a branch may span before it is left alone (no value to return to)
 
 
