@@ -51,7 +51,7 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
 
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
-    assert again.stdout.count("(done in an earlier run, skipped)") == 5
+    assert again.stdout.count("(done in an earlier run, skipped)") == 8
     grpo = summary["stages"]["grpo"]
     grpo_metrics = json.loads((out / "grpo" / "metrics.json").read_text())
     assert grpo["last_reward"] == [e["reward"] for e in grpo_metrics["log_history"] if "reward" in e][-1]
@@ -64,3 +64,27 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
         out / "probe" / "confidence.png"
     ).is_file()
     assert summary["stages"]["probe"]["correct"]["trajectories"] == 4
+    # Summarize -> student -> report: the student trains on the compressed set, the report's
+    # numbers are the evaluations' and the compression run's.
+    compressed = summary["stages"]["summarize"]
+    for key, value in json.loads((out / "summarize" / "summary.json").read_text()).items():
+        assert compressed[key] == value, key
+    assert compressed["questions_written"] == 32
+    assert compressed["all"]["mean_short_tokens"] < compressed["all"]["mean_long_tokens"]
+    compressed_rows = [json.loads(line) for line in (out / "summarize" / "trajectories.jsonl").open()]
+    student_data = json.loads((out / "student" / "metrics.json").read_text())["data"]
+    assert student_data["trajectories"] == sum(len(row["trajectories"]) for row in compressed_rows)
+    assert (
+        student_data["trajectories"] < metrics["data"]["trajectories"]
+    )  # duplicates after compression merge
+    assert evaluation["student"]["model"] == str(out / "student")
+    report = (out / "students" / "comparison.md").read_text()
+    for label, run in (("long (SFT)", "sft"), ("compressed (student)", "student")):
+        tokens = json.loads((out / "evaluate" / run / "summary.json").read_text())["benchmarks"]["gsm8k"][
+            "mean_tokens"
+        ]
+        assert f"| {label} | gsm8k |" in report and f"| {tokens:.0f} |" in report
+    assert f"{compressed['trajectories_kept']} kept" in report
+    assert (out / "students" / "accuracy_vs_tokens.png").is_file() and (
+        out / "students" / "length_ratios.png"
+    ).is_file()

@@ -4,8 +4,11 @@ Stages (each one skipped on a rerun once it has completed):
 1. data:     GSM8K training solutions -> canonical trajectory records, three renderings per question;
 2. sft:      support-set SFT of SmolLM2-135M-Instruct (k=2 of 3 trajectories per question);
 3. grpo:     GRPO from the SFT model on arithmetic prompts, the paper's reward, gradient from k=2 of G=4;
-4. evaluate: the base, SFT and GRPO models on GSM8K test questions (pass@k, mG-pass@k, maj@k);
-5. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions.
+4. summarize: rule-based compression of the SFT trajectories, each compression verified;
+5. student:  the same SFT recipe on the compressed trajectories (the compressed-trajectory student);
+6. evaluate: the base, SFT, GRPO and student models on GSM8K test questions (pass@k, mG-pass@k, maj@k);
+7. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions;
+8. students: a one-page report, long (SFT) vs compressed (student): accuracy against generated tokens.
 
 `--quick` runs the same stages on the tiny random model in well under a minute.
 """
@@ -95,7 +98,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         _run_script(
             f"raml_recipes.scripts.{stage}",
             ["--config", str(recipe_path), "--output_dir", str(output_dir), *args],
-            out_dir / "logs" / f"{stage}.log",
+            out_dir / "logs" / f"{output_dir.name}.log",
         )
         metrics = json.loads((output_dir / "metrics.json").read_text())
         values = [entry[curve] for entry in metrics["log_history"] if curve in entry]
@@ -120,12 +123,41 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
     def grpo() -> dict:
         return train("grpo", grpo_recipe, grpo_dir, "reward", "--model_name_or_path", str(sft_dir))
 
+    summarize_dir, student_dir = out_dir / "summarize", out_dir / "student"
+
+    def summarize() -> dict:
+        _run_script(
+            "raml_recipes.scripts.summarize",
+            ["--config", str(recipe(model_name, "summarize", "config_demo.yaml")),
+             "--dataset_name", str(data_path), "--output_dir", str(summarize_dir)],
+            out_dir / "logs" / "summarize.log",
+        )  # fmt: skip
+        summary = json.loads((summarize_dir / "summary.json").read_text())
+        return {"output_dir": str(summarize_dir), **summary}
+
+    def student() -> dict:
+        student_recipe = recipe(model_name, "sft", "config_student.yaml")
+        return train(
+            "sft",
+            student_recipe,
+            student_dir,
+            "loss",
+            "--dataset_name",
+            str(summarize_dir / "trajectories.jsonl"),
+        )
+
     eval_recipe = recipe(model_name, "evaluate", "config_demo.yaml" if quick else "config_gsm8k.yaml")
     base_model = "embedded:tiny-llama" if quick else "embedded:smollm2-135m"
 
     def evaluate() -> dict:
         results = {}
-        for label, model in (("base", base_model), ("sft", str(sft_dir)), ("grpo", str(grpo_dir))):
+        models = (
+            ("base", base_model),
+            ("sft", str(sft_dir)),
+            ("grpo", str(grpo_dir)),
+            ("student", str(student_dir)),
+        )
+        for label, model in models:
             target = out_dir / "evaluate" / label
             _run_script(
                 "raml_recipes.scripts.evaluate",
@@ -151,16 +183,31 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
             "incorrect": summary["incorrect"],
         }
 
+    def students() -> dict:
+        from .summarize.compare import compare
+
+        runs = {
+            "long (SFT)": out_dir / "evaluate" / "sft",
+            "compressed (student)": out_dir / "evaluate" / "student",
+        }
+        result = compare(runs, out_dir / "students", compression=summarize_dir)
+        return {"report": result["table"], "figure": result["figure"], "rows": result["rows"]}
+
     return [
         Stage("data", "GSM8K solutions -> trajectory records (3 per question)", data),
         Stage("sft", f"support-set SFT ({sft_recipe.relative_to(recipe().parent)})", sft),
         Stage("grpo", f"GRPO, gradient from k of G ({grpo_recipe.relative_to(recipe().parent)})", grpo),
         Stage(
+            "summarize", "rule-based compression of the SFT trajectories, verified by the grader", summarize
+        ),
+        Stage("student", "the same SFT recipe on the compressed trajectories", student),
+        Stage(
             "evaluate",
-            f"base, SFT and GRPO models on GSM8K test ({eval_recipe.relative_to(recipe().parent)})",
+            f"base, SFT, GRPO and student models on GSM8K test ({eval_recipe.relative_to(recipe().parent)})",
             evaluate,
         ),
         Stage("probe", "answer confidence along correct and perturbed GSM8K solutions (SFT model)", probe),
+        Stage("students", "report: long vs compressed students, accuracy against generated tokens", students),
     ]
 
 
@@ -187,6 +234,7 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 1
     summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
     sft, grpo, evaluation, probe = results["sft"], results["grpo"], results["evaluate"], results["probe"]
+    compressed, student = results["summarize"], results["student"]
     k = "pass@1"
     print(
         f"\nDemo finished in {time.monotonic() - start:.0f} s. Outputs in {out_dir}:\n"
@@ -196,8 +244,14 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         f"  curves         {sft['curves']}\n"
         f"  GRPO           {grpo['checkpoint']}  (mean reward {grpo['first_reward']:.2f} -> {grpo['last_reward']:.2f}, "
         f"k={grpo['support_set']['support_size']} of G={grpo['support_set']['num_generations']})\n"
+        f"  compressed     {compressed['dataset']}  ({compressed['trajectories_kept']} kept, preserved "
+        f"{100 * (compressed['preserved'] or 0):.0f}%; tokens {compressed['all']['mean_long_tokens']:.0f} -> "
+        f"{compressed['all']['mean_short_tokens']:.0f})\n"
+        f"  student        {student['checkpoint']}  (loss {student['first_loss']:.3f} -> {student['last_loss']:.3f})\n"
         f"  evaluation     {evaluation['base']['output_dir']}  (GSM8K {k}: base {evaluation['base'].get(k, 0):.1f}%, "
-        f"SFT {evaluation['sft'].get(k, 0):.1f}%, GRPO {evaluation['grpo'].get(k, 0):.1f}%)\n"
+        f"SFT {evaluation['sft'].get(k, 0):.1f}%, GRPO {evaluation['grpo'].get(k, 0):.1f}%, "
+        f"student {evaluation['student'].get(k, 0):.1f}%)\n"
+        f"  students       {results['students']['report']}  (long vs compressed: accuracy against tokens)\n"
         f"  confidence     {probe['figure']}  (mean NLL slope: correct {probe['correct']['mean_slope']:.2f}, "
         f"perturbed {probe['incorrect']['mean_slope']:.2f})\n"
         f"  summary        {summary}"

@@ -1,7 +1,8 @@
 """Compare students (long vs compressed trajectories): accuracy against mean generated tokens.
 
 ```bash
-raml compare --run long=outputs/eval/sft --run compressed=outputs/eval/student --output_dir outputs/compare
+raml compare --run long=outputs/eval/sft --run compressed=outputs/eval/student \\
+    --compression outputs/SmolLM2-135M-Instruct/summarize --output_dir outputs/compare
 ```
 Each run is the output_dir of an `raml evaluate` run; writes comparison.md, comparison.json and
 accuracy_vs_tokens.png.
@@ -30,8 +31,14 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         "--run", type=_run, action="append", required=True, help="LABEL=EVALUATION_DIR (repeat)"
     )
     parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument(
+        "--compression",
+        type=Path,
+        default=None,
+        help="a `raml summarize` output_dir: its summary goes in the report",
+    )
     args = parser.parse_args(argv)
-    result = compare(dict(args.run), args.output_dir)
+    result = compare(dict(args.run), args.output_dir, args.compression)
     print(Path(result["table"]).read_text())
     print(f"Comparison in {args.output_dir}")
     return 0

@@ -7,6 +7,7 @@ pass@1 and avg@n with the mean number of generated tokens, and a scatter plots o
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ..data.errors import DataError
@@ -75,14 +76,45 @@ def scatter(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def compare(runs: dict[str, Path], output_dir: Path) -> dict:
+def compression_section(summary: dict, histogram: str) -> str:
+    """What the compressed students were trained on: a few lines from `raml summarize`'s summary.json."""
+    kept = summary["kept"]
+    how = (
+        f"rules {', '.join(summary['rules'])} ({summary['granularity']})"
+        if summary["rules"]
+        else "model summarizer"
+    )
+    lines = [
+        "## Compressed trajectories\n",
+        f"- method: {how}; token counts with {summary['student_tokenizer']}",
+        f"- verified: {summary['trajectories_kept']} kept, {summary['trajectories_rejected']} rejected "
+        f"(preserved {100 * (summary['preserved'] or 0):.1f}%), {summary['questions_written']} questions written",
+    ]
+    if kept.get("trajectories"):
+        lines.append(
+            f"- kept trajectories: {kept['mean_long_tokens']:.0f} -> {kept['mean_short_tokens']:.0f} tokens on average, "
+            f"median compression {kept['compression_ratio_median']:.2f}x"
+        )
+    return "\n".join(lines) + f"\n\n![length ratios]({histogram})\n\n"
+
+
+def compare(runs: dict[str, Path], output_dir: Path, compression: Path | None = None) -> dict:
+    """Write comparison.md (with the compression summary when `compression` names a summarize output_dir),
+    comparison.json and accuracy_vs_tokens.png."""
     output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(load_runs(runs))
-    table = markdown(rows)
-    (output_dir / "comparison.md").parent.mkdir(parents=True, exist_ok=True)
+    section = ""
+    if compression is not None:
+        summary = json.loads((Path(compression) / "summary.json").read_text())
+        shutil.copyfile(summary["histogram"], output_dir / "length_ratios.png")  # a self-contained page
+        section = compression_section(summary, "length_ratios.png")
     (output_dir / "comparison.md").write_text(
-        "# Long vs compressed students\n\nAccuracy against mean generated tokens (from each run's "
-        f"summary.json).\n\n{table}\n![accuracy vs tokens](accuracy_vs_tokens.png)\n"
+        "# Long vs compressed students\n\n"
+        + section
+        + "## Accuracy against generated tokens\n\nFrom each evaluation's summary.json.\n\n"
+        + markdown(rows)
+        + "\n![accuracy vs tokens](accuracy_vs_tokens.png)\n"
     )
     scatter(output_dir / "accuracy_vs_tokens.png", rows)
     result = {"runs": {label: str(path) for label, path in runs.items()}, "rows": rows,
