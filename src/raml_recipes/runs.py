@@ -26,8 +26,10 @@ def parse_shard(spec: str) -> tuple[int, int]:
     return index, count
 
 
-def read_appended_rows(path: Path) -> list[dict]:
-    """Rows of an append-only JSON Lines file; a last line cut short by a kill is dropped (and the file repaired)."""
+def read_appended_rows(path: Path, repair: bool = True) -> list[dict]:
+    """Rows of an append-only JSON Lines file; a last line cut short by a kill is dropped (and, with
+    `repair`, removed from the file). Read another job's file with repair=False: that job may be
+    writing its line right now, and a repaired file would be a new file it no longer writes to."""
     path = Path(path)
     if not path.is_file():
         return []
@@ -37,7 +39,7 @@ def read_appended_rows(path: Path) -> list[dict]:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
             intact = False
-    if not intact:
+    if not intact and repair:
         with atomic_open(path) as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return rows

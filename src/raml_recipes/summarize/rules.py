@@ -42,7 +42,7 @@ _ERROR_WORD = re.compile(
     r"\b(mistakes?|wrong|incorrect|errors?|miscalculat\w*|discrepanc\w*|contradict\w*)\b", re.I
 )
 _NEGATION = re.compile(r"\b(no|not|nothing|never|without|any|\w+n't)\s+(?:[\w']+\s+){0,4}$", re.IGNORECASE)
-BRANCH_WINDOW = 40  # segments a branch may span before it is left alone (no value to return to)
+BRANCH_WINDOW = 40  # segments a branch may span; a longer stretch without a new cue is left alone
 
 
 def starts_with(cue: re.Pattern, segment: Segment) -> bool:

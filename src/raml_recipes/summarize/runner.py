@@ -120,8 +120,12 @@ def summarize(config: SummarizeConfig) -> dict | None:
 
 def assemble_if_complete(config: SummarizeConfig, records: list[dict]) -> dict | None:
     """Write the dataset and summary when the rows of every shard are in; None otherwise."""
-    _, count = parse_shard(config.shard)
-    rows = [row for i in range(count) for row in read_appended_rows(rows_path(config.output_dir, i, count))]
+    index, count = parse_shard(config.shard)
+    rows = [
+        row
+        for i in range(count)
+        for row in read_appended_rows(rows_path(config.output_dir, i, count), repair=i == index)
+    ]
     expected = {(r["id"], j) for r, j in work_units(records, config.only_correct)}
     present = {(row["id"], row["trajectory_index"]) for row in rows}
     missing = expected - present
