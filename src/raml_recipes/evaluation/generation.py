@@ -140,3 +140,25 @@ class VLLMGenerator:
         if progress is not None:
             progress(sum(n for _, n in requests))
         return results
+
+
+def build_generator(
+    settings, model_name_or_path: str, tokenizer, decoding: Decoding, revision: str | None = None
+):
+    """The generator a recipe asks for. `settings` is any recipe with the shared execution fields:
+    backend, dtype, batch_size, vllm_gpu_memory_utilization, vllm_tensor_parallel_size, vllm_max_model_len."""
+    from ..models.embedded import resolve_model
+    from ..models.loading import load_causal_lm
+
+    if settings.backend == "vllm":
+        extra = {"max_model_len": settings.vllm_max_model_len} if settings.vllm_max_model_len else {}
+        return VLLMGenerator(
+            resolve_model(model_name_or_path),
+            decoding,
+            dtype=settings.dtype,
+            gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
+            tensor_parallel_size=settings.vllm_tensor_parallel_size,
+            **extra,
+        )
+    model = load_causal_lm(model_name_or_path, settings.dtype, revision)
+    return TransformersGenerator(model, tokenizer, decoding, settings.batch_size)

@@ -14,31 +14,21 @@ from tqdm.auto import tqdm
 
 from ..data.io import write_json
 from ..data.sft_format import render_prompt_text
-from ..models.embedded import resolve_model
-from ..models.loading import load_causal_lm, load_tokenizer
+from ..models.loading import load_tokenizer
 from ..rewards import configure_grading, grade_many
 from ..runs import check_run_settings, read_appended_rows
 from .benchmarks import load_benchmark
 from .config import EvaluationConfig
-from .generation import TransformersGenerator, VLLMGenerator
+from .generation import build_generator
 from .report import markdown_table, metric_columns, model_index, results_chart, summarize_benchmark
 
 QUESTIONS_PER_CHUNK = 8  # questions generated, graded and appended together (what a kill can lose)
 
 
 def make_generator(config: EvaluationConfig, tokenizer):
-    if config.backend == "vllm":
-        extra = {"max_model_len": config.vllm_max_model_len} if config.vllm_max_model_len else {}
-        return VLLMGenerator(
-            resolve_model(config.model_name_or_path),
-            config.decoding,
-            dtype=config.dtype,
-            gpu_memory_utilization=config.vllm_gpu_memory_utilization,
-            tensor_parallel_size=config.vllm_tensor_parallel_size,
-            **extra,
-        )
-    model = load_causal_lm(config.model_name_or_path, config.dtype, config.model_revision)
-    return TransformersGenerator(model, tokenizer, config.decoding, config.batch_size)
+    return build_generator(
+        config, config.model_name_or_path, tokenizer, config.decoding, config.model_revision
+    )
 
 
 def _grade(questions: list[dict], samples: list[list]) -> list[list]:

@@ -14,9 +14,8 @@ import copy
 from dataclasses import dataclass
 
 from ..data.sft_format import render_prompt_text
-from ..evaluation.generation import TransformersGenerator, VLLMGenerator
-from ..models.embedded import resolve_model
-from ..models.loading import load_causal_lm, load_tokenizer
+from ..evaluation.generation import build_generator
+from ..models.loading import load_tokenizer
 from .config import TRAJECTORY_PLACEHOLDER, SummarizeConfig
 
 
@@ -46,20 +45,9 @@ class Models:
     reader_tokenizer: object
 
 
-def _generator(config: SummarizeConfig, name: str, tokenizer, decoding):
-    if config.backend == "vllm":
-        extra = {"max_model_len": config.vllm_max_model_len} if config.vllm_max_model_len else {}
-        return VLLMGenerator(
-            resolve_model(name), decoding, dtype=config.dtype,
-            gpu_memory_utilization=config.vllm_gpu_memory_utilization,
-            tensor_parallel_size=config.vllm_tensor_parallel_size, **extra,
-        )  # fmt: skip
-    return TransformersGenerator(load_causal_lm(name, config.dtype), tokenizer, decoding, config.batch_size)
-
-
 def load_models(config: SummarizeConfig) -> Models:
     summarizer_tokenizer = load_tokenizer(config.summarizer_model_name_or_path)
-    summarizer = _generator(
+    summarizer = build_generator(
         config, config.summarizer_model_name_or_path, summarizer_tokenizer, config.summary_decoding
     )
     if config.reader_model_name_or_path == config.summarizer_model_name_or_path:
@@ -67,7 +55,7 @@ def load_models(config: SummarizeConfig) -> Models:
         reader.decoding = config.reader_decoding  # same weights, greedy decoding
     else:
         reader_tokenizer = load_tokenizer(config.reader_model_name_or_path)
-        reader = _generator(
+        reader = build_generator(
             config, config.reader_model_name_or_path, reader_tokenizer, config.reader_decoding
         )
     return Models(summarizer, summarizer_tokenizer, reader, reader_tokenizer)
