@@ -30,6 +30,10 @@ COMMANDS = {
     "evaluate": ("raml_recipes.scripts.evaluate", "sample and score a model on math benchmarks"),
     "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
     "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),
+    "publish": (
+        "raml_recipes.scripts.publish",
+        "model card and Hub upload of a trained model (or --dry-run)",
+    ),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
 }
 

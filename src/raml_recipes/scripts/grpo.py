@@ -13,15 +13,19 @@ accelerate launch --config_file accelerate_configs/cpu.yaml -m raml_recipes.scri
 from __future__ import annotations
 
 
-def main(script_args, training_args, model_args):
+def main(script_args, training_args, model_args, argv: list[str] = ()):
+    """`argv` (the command line, recipe included) is recorded in the run's `raml_run.json` for its model card."""
     from datasets import Dataset
     from trl import get_peft_config
 
     from raml_recipes.data.grpo_prompts import to_grpo_rows
+    from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import load_tokenizer, model_init_kwargs
     from raml_recipes.rewards import get_reward_functions
+    from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
+    from raml_recipes.training.preemption import resume_checkpoint
     from raml_recipes.training.run_summary import finish_run
 
     model_path = resolve_model(model_args.model_name_or_path)
@@ -45,8 +49,10 @@ def main(script_args, training_args, model_args):
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
+        callbacks=run_callbacks(training_args),
     )
-    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    record_training_run("grpo", list(argv), script_args, training_args, model_args)
+    train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
     # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
     finish_run(
@@ -64,9 +70,12 @@ def make_parser(prog: str | None = None):
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
+    import sys
+
     from raml_recipes.recipes import parse_recipe
 
-    main(*parse_recipe(make_parser(prog), argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    main(*parse_recipe(make_parser(prog), argv), argv=argv)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,17 @@ accelerate launch --config_file accelerate_configs/cpu.yaml -m raml_recipes.scri
 from __future__ import annotations
 
 
-def main(script_args, training_args, model_args):
+def main(script_args, training_args, model_args, argv: list[str] = ()):
+    """`argv` (the command line, recipe included) is recorded in the run's `raml_run.json` for its model card."""
     from trl import get_peft_config
 
     from raml_recipes.data.loaders import load_trajectories
     from raml_recipes.data.sft_format import build_sft_dataset
+    from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import model_init_kwargs
+    from raml_recipes.training.callbacks import run_callbacks
+    from raml_recipes.training.preemption import resume_checkpoint
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
@@ -43,8 +47,10 @@ def main(script_args, training_args, model_args):
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         peft_config=get_peft_config(model_args),
+        callbacks=run_callbacks(training_args),
     )
-    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    record_training_run("sft", list(argv), script_args, training_args, model_args)
+    train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
     finish_run(
         trainer, train_result, script_args.dataset_name, data=data_stats.as_dict(),
@@ -61,9 +67,12 @@ def make_parser(prog: str | None = None):
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
+    import sys
+
     from raml_recipes.recipes import parse_recipe
 
-    main(*parse_recipe(make_parser(prog), argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    main(*parse_recipe(make_parser(prog), argv), argv=argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 from trl import ScriptArguments, SFTConfig
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+from .hub_args import HubRevisionArguments
 
 
 @dataclass
@@ -60,8 +61,9 @@ class SFTScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetSFTConfig(SFTConfig):
-    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`)."""
+class SupportSetSFTConfig(SFTConfig, HubRevisionArguments):
+    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`) and the
+    checkpoint-branch Hub fields (`HubRevisionArguments`)."""
 
     support_size: int | None = field(
         default=None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ScriptArguments
 
+from .hub_args import HubRevisionArguments
 from .support_selection import SUPPORT_STRATEGIES
 
 # The paper's GRPO output format (Sec. 5, Eq. 21): thought in <think>, answer in <conclusion>.
@@ -88,8 +89,9 @@ class GRPOScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetGRPOConfig(GRPOConfig):
-    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`)."""
+class SupportSetGRPOConfig(GRPOConfig, HubRevisionArguments):
+    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`) and the
+    checkpoint-branch Hub fields (`HubRevisionArguments`)."""
 
     support_size: int | None = field(
         default=None,

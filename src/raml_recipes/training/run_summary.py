@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..data.io import write_json
 from ..plotting import training_curves
+from .preemption import PREEMPTED_EXIT_CODE, mark_preempted, preemption_of
 
 
 def save_run_summary(
@@ -30,7 +31,16 @@ def save_run_summary(
 
 
 def finish_run(trainer, train_result, dataset_name: str, **summary) -> None:
-    """Save the model and the run summary, push when the recipe asks, and leave every rank together."""
+    """Save the model and the run summary, push when the recipe asks, and leave every rank together.
+
+    A run stopped by SIGTERM (see `preemption.py`) is not finished: it leaves its checkpoint and
+    `preempted.json`, no final model, and exits with code 143.
+    """
+    preemption = preemption_of(trainer)
+    if preemption is not None:
+        mark_preempted(trainer, preemption)
+        trainer.end()
+        raise SystemExit(PREEMPTED_EXIT_CODE)
     trainer.save_model(trainer.args.output_dir)
     path = save_run_summary(trainer, train_result, **summary)
     trainer.accelerator.print(f"Model saved to {trainer.args.output_dir}; metrics in {path}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 
+from transformers import TrainerCallback
 from trl import SFTTrainer
 from trl.data_utils import is_conversational
 
@@ -12,6 +14,24 @@ from ..data.support_set import SupportSetPlan, SupportSetSampler
 from .config import SupportSetSFTConfig
 
 logger = logging.getLogger(__name__)
+
+
+class SyncSupportEpoch(TrainerCallback):
+    """Tell the support-set sampler which epoch starts, from the trainer's own state.
+
+    The Trainer's `set_epoch` reaches the sampler through accelerate's data loader, except when a run
+    resumes mid-epoch on several processes: accelerate's `skip_first_batches` then wraps the sharded
+    batch sampler so that no `set_epoch` reaches ours, and the resumed epoch would replay epoch 0's
+    draw. `state.epoch` is the number of epochs done (2.5 when resuming half-way through the third).
+    """
+
+    def __init__(self, trainer: SupportSetSFTTrainer):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        sampler = self.trainer._support_sampler
+        if sampler is not None:
+            sampler.set_epoch(math.floor(state.epoch + 1e-6))
 
 
 def sequence_lengths(dataset) -> list[int]:
@@ -115,6 +135,7 @@ class SupportSetSFTTrainer(SFTTrainer):
             redraw_each_epoch=args.support_redraw == "epoch",
         )
         self._support_sampler: SupportSetSampler | None = None
+        self.add_callback(SyncSupportEpoch(self))
         short = self.support_plan.questions_short_of_k()
         if short:
             logger.warning(

@@ -1,0 +1,82 @@
+"""What a job script needs to know about a recipe, read with the stage's own parser.
+
+```bash
+eval "$(python -m raml_recipes.job_settings sft --config recipes/tiny/sft/config_demo.yaml --seed 1)"
+echo "$output_dir $gradient_accumulation_steps"
+```
+
+Slurm scripts read settings this way instead of grepping the YAML: command-line overrides, defaults
+and the dataclasses' own checks apply exactly as in the run, and a bad recipe fails here, in one
+line, before any node starts. The output is `name=value` lines, shell-quoted, for `eval`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+
+# Per stage: the script whose parser reads the recipe, and the fields a job script uses.
+STAGES = {
+    "sft": ("raml_recipes.scripts.sft", ("output_dir", "gradient_accumulation_steps", "model_name_or_path")),
+    "grpo": (
+        "raml_recipes.scripts.grpo",
+        (
+            "output_dir",
+            "gradient_accumulation_steps",
+            "model_name_or_path",
+            "use_vllm",
+            "vllm_mode",
+            "vllm_server_port",
+            "vllm_server_timeout",
+        ),
+    ),
+    "evaluate": ("raml_recipes.scripts.evaluate", ("output_dir", "model_name_or_path")),
+    "summarize": ("raml_recipes.scripts.summarize", ("output_dir",)),
+}
+
+
+def _shell_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return shlex.quote("" if value is None else str(value))
+
+
+def job_settings(stage: str, argv: list[str]) -> dict:
+    """The stage's settings for `argv` (`--config RECIPE` and overrides), as the run will see them."""
+    from .recipes import RecipeError, parse_recipe
+
+    if stage not in STAGES:
+        raise RecipeError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
+    module_name, fields = STAGES[stage]
+    parsed = parse_recipe(importlib.import_module(module_name).make_parser(), argv)
+    settings = {}
+    for name in fields:
+        for dataclass_ in parsed:
+            if hasattr(dataclass_, name):
+                settings[name] = getattr(dataclass_, name)
+                break
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .recipes import RecipeError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(
+            f"usage: python -m raml_recipes.job_settings {{{'|'.join(STAGES)}}} --config RECIPE [overrides]"
+        )
+        return 0 if argv else 2
+    try:
+        settings = job_settings(argv[0], argv[1:])
+    except RecipeError as error:
+        print(f"job_settings: error: {error}", file=sys.stderr)
+        return 1
+    for name, value in settings.items():
+        print(f"{name}={_shell_value(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
