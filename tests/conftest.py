@@ -46,15 +46,22 @@ def records():
     return load_trajectories(str(GSM8K_TRAJECTORIES), max_questions=12)
 
 
-def launch_two_cpu_ranks(module: str, recipe: Path, output_dir: Path, *overrides: str):
-    """`accelerate launch` of a stage script on two CPU ranks (gloo); returns the finished process."""
+def launch_two_cpu_ranks(
+    module: str, recipe: Path, output_dir: Path, *overrides: str, accelerate_config: str = "cpu"
+):
+    """`accelerate launch` of a stage script on two CPU ranks (gloo); returns the finished process.
+
+    `accelerate_config` names a file in accelerate_configs/; the GPU ones (zero2, ...) are brought
+    down to 2 processes without mixed precision, and DeepSpeed to its CPU accelerator.
+    """
     import subprocess
     import sys
 
     command = [
         sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(ROOT / "accelerate_configs" / "cpu.yaml"),
+        "--config_file", str(ROOT / "accelerate_configs" / f"{accelerate_config}.yaml"),
+        "--num_processes", "2", "--mixed_precision", "no",
         "-m", module, "--config", str(recipe), "--output_dir", str(output_dir), *overrides,
     ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -305,10 +306,29 @@ def test_tiny_recipe_trains_under_each_batching_mode(tmp_path, overrides, steps)
 
 
 @pytest.mark.slow
-def test_two_process_cpu_launch_of_the_tiny_grpo_recipe(tmp_path):
+@pytest.mark.parametrize(
+    "accelerate_config",
+    [
+        "cpu",
+        pytest.param(
+            "zero2",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("deepspeed") is None, reason="needs the deepspeed extra"
+            ),
+        ),
+    ],
+)
+def test_two_process_cpu_launch_of_the_tiny_grpo_recipe(tmp_path, accelerate_config):
     output_dir = tmp_path / "out"
     recipe = ROOT / "recipes" / "tiny" / "grpo" / "config_demo.yaml"
-    result = launch_two_cpu_ranks("raml_recipes.scripts.grpo", recipe, output_dir, "--max_prompts", "16")
+    result = launch_two_cpu_ranks(
+        "raml_recipes.scripts.grpo",
+        recipe,
+        output_dir,
+        "--max_prompts",
+        "16",
+        accelerate_config=accelerate_config,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert metrics["world_size"] == 2

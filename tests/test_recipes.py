@@ -156,3 +156,49 @@ def test_accelerate_configs_load(name):
     assert (
         Path(ROOT / "accelerate_configs" / f"{name}.yaml").read_text().startswith("#")
     )  # each says what it is for
+
+
+@pytest.mark.parametrize("name", ["ddp", "zero2", "zero3", "fsdp"])
+def test_gpu_accelerate_configs_pass_accelerates_own_launch_checks(name, monkeypatch):
+    """What `accelerate launch --config_file` does before it starts processes, and the plugin the
+    training process then builds from the environment it is given (its own validation)."""
+    import os
+    from unittest import mock
+
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
+    from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
+
+    if name.startswith("zero"):
+        pytest.importorskip("deepspeed")
+        monkeypatch.setenv("DS_ACCELERATOR", "cpu")
+    argv = [
+        "--config_file",
+        str(ROOT / "accelerate_configs" / f"{name}.yaml"),
+        "-m",
+        "raml_recipes.scripts.sft",
+    ]
+    args, defaults, mixed_precision_from_config = _validate_launch_command(
+        launch_command_parser().parse_args(argv)
+    )
+    assert args.num_processes == 8 and args.mixed_precision == "bf16"
+    if args.use_deepspeed:
+        # As accelerate's launch_command does before calling the DeepSpeed launcher.
+        fields = list(defaults.deepspeed_config) + (
+            ["mixed_precision"] if mixed_precision_from_config else []
+        )
+        args.deepspeed_fields_from_accelerate_config = ",".join(fields)
+        _, env = prepare_deepspeed_cmd_env(args)
+        with mock.patch.dict(os.environ, env):
+            plugin = DeepSpeedPlugin()
+        assert plugin.zero_stage == int(name[-1])
+        assert plugin.deepspeed_config["zero_optimization"]["offload_optimizer"]["device"] == "none"
+        assert plugin.zero3_init_flag == (name == "zero3")
+    else:
+        env = prepare_multi_gpu_env(args)
+        assert env["ACCELERATE_MIXED_PRECISION"] == "bf16"
+        if name == "fsdp":
+            with mock.patch.dict(os.environ, env):
+                plugin = FullyShardedDataParallelPlugin()
+            assert plugin.fsdp_version == 2 and plugin.reshard_after_forward is True
+            assert str(plugin.state_dict_type).endswith("FULL_STATE_DICT")

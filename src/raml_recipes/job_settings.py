@@ -13,6 +13,7 @@ line, before any node starts. The output is `name=value` lines, shell-quoted, fo
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import sys
 
@@ -68,11 +69,20 @@ def main(argv: list[str] | None = None) -> int:
             f"usage: python -m raml_recipes.job_settings {{{'|'.join(STAGES)}}} --config RECIPE [overrides]"
         )
         return 0 if argv else 2
+    # Libraries print on import (DeepSpeed's "[INFO] ..."): while the recipe is read, anything written
+    # to stdout goes to stderr, so that stdout carries only the lines the job script evals.
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
     try:
         settings = job_settings(argv[0], argv[1:])
     except RecipeError as error:
         print(f"job_settings: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
     for name, value in settings.items():
         print(f"{name}={_shell_value(value)}")
     return 0

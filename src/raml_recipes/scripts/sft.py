@@ -26,7 +26,9 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.training.preemption import resume_checkpoint
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
+    from raml_recipes.training.wandb_args import init_wandb_env
 
+    init_wandb_env(training_args)
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
 

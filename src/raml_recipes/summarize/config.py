@@ -8,12 +8,14 @@ from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..evaluation.generation import Decoding
 from ..models.loading import DTYPES
 from ..runs import parse_shard
+from ..training.wandb_args import WandbArguments
 from .rules import RULES
 from .segments import GRANULARITIES
 
 METHODS = ("rules", "model")
 BACKENDS = ("transformers", "vllm")
 ON_REJECT = ("drop", "keep_long")
+REPORT_TO = ("none", "wandb")
 TRAJECTORY_PLACEHOLDER = "{trajectory}"
 # The paper's summarization prompt (DESIGN.md §1), verbatim.
 PAPER_SUMMARY_PROMPT = (
@@ -25,8 +27,9 @@ PAPER_READER_SUFFIX = "\n\n**Final Answer**\n\\boxed{"
 
 
 @dataclass
-class SummarizeConfig:
-    """`raml summarize` settings (TrlParser YAML + command-line overrides)."""
+class SummarizeConfig(WandbArguments):
+    """`raml summarize` settings (TrlParser YAML + command-line overrides); with `report_to: [wandb]` the
+    finished summary is logged to a W&B run (`WandbArguments`: project, entity, group)."""
 
     dataset_name: str = field(
         metadata={"help": "Canonical trajectory dataset: file, save_to_disk folder or Hub id."}
@@ -107,6 +110,12 @@ class SummarizeConfig:
     )
     vllm_tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model."})
     vllm_max_model_len: int | None = field(default=None, metadata={"help": "vLLM: context length."})
+    # Tracking
+    report_to: list[str] = field(
+        default_factory=lambda: ["none"],
+        metadata={"help": "Where the finished summary is logged: none, or wandb (a run of job_type summarize).",
+                  "choices": list(REPORT_TO)},
+    )  # fmt: skip
 
     def __post_init__(self):
         checks = {"method": (self.method, METHODS), "backend": (self.backend, BACKENDS),
@@ -115,6 +124,10 @@ class SummarizeConfig:
         for name, (value, choices) in checks.items():
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        if isinstance(self.report_to, str):  # `report_to: wandb` in a recipe
+            self.report_to = [self.report_to]
+        if not set(self.report_to) <= set(REPORT_TO):
+            raise ValueError(f"report_to must name {' or '.join(REPORT_TO)}, got {self.report_to}")
         unknown = [rule for rule in self.rules if rule not in RULES]
         if unknown or not self.rules:
             raise ValueError(f"rules must name one or more of {', '.join(RULES)}, got {self.rules}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..data.io import write_json, write_jsonl
 from ..plotting import figure
+from .tracking import log_summary
 
 
 def _ratio_stats(rows: list[dict]) -> dict:
@@ -88,4 +89,5 @@ def write_outputs(config, records: list[dict], rows: list[dict]) -> dict:
         f"Kept compressions ({config.method}): {len(kept_rows)} of {judged}",
     )
     write_json(output_dir / "summary.json", summary)
+    log_summary(config, summary, output_dir / "length_ratios.png")
     return summary

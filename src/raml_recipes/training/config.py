@@ -9,6 +9,7 @@ from trl import ScriptArguments, SFTConfig
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from .hub_args import HubRevisionArguments
+from .wandb_args import WandbArguments
 
 
 @dataclass
@@ -61,9 +62,10 @@ class SFTScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetSFTConfig(SFTConfig, HubRevisionArguments):
-    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`) and the
-    checkpoint-branch Hub fields (`HubRevisionArguments`)."""
+class SupportSetSFTConfig(SFTConfig, HubRevisionArguments, WandbArguments):
+    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`), the
+    checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
+    (`WandbArguments`)."""
 
     support_size: int | None = field(
         default=None,

@@ -16,6 +16,7 @@ from trl import GRPOConfig, ScriptArguments
 
 from .hub_args import HubRevisionArguments
 from .support_selection import SUPPORT_STRATEGIES
+from .wandb_args import WandbArguments
 
 # The paper's GRPO output format (Sec. 5, Eq. 21): thought in <think>, answer in <conclusion>.
 RAML_SYSTEM_PROMPT = (
@@ -89,9 +90,10 @@ class GRPOScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetGRPOConfig(GRPOConfig, HubRevisionArguments):
-    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`) and the
-    checkpoint-branch Hub fields (`HubRevisionArguments`)."""
+class SupportSetGRPOConfig(GRPOConfig, HubRevisionArguments, WandbArguments):
+    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`), the
+    checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
+    (`WandbArguments`)."""
 
     support_size: int | None = field(
         default=None,
