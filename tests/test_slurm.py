@@ -1,8 +1,9 @@
 """The Slurm jobs in slurm/, submitted to a real one-node cluster (slurm/local_cluster.sh).
 
 Each job runs the tiny recipes; the tests read Slurm's own view of the job (`scontrol show job`) and
-the files the job left. `.ci/run` starts the cluster; elsewhere the fixture starts it when it can
-(root, Debian packages), and the tests are skipped, saying why, when it cannot.
+the files the job left. `.ci/run` starts the cluster with two nodes (two slurmd on this machine, so
+that multi-node jobs run for real); elsewhere the fixture starts it when it can (root, Debian
+packages), and the tests are skipped, saying why, when it cannot.
 """
 
 from __future__ import annotations
@@ -27,26 +28,38 @@ RUN = ["--num_train_epochs", "10", "--logging_steps", "1", "--disable_tqdm", "tr
 STEPS = 40
 
 
-def _node_state() -> str:
+def _usable_nodes() -> int:
     if shutil.which("sinfo") is None:
-        return ""
-    result = subprocess.run(["sinfo", "--noheader", "--format=%T"], capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 else ""
+        return 0
+    result = subprocess.run(["sinfo", "--noheader", "--format=%T %D"], capture_output=True, text=True)
+    states = [line.split() for line in result.stdout.splitlines()] if result.returncode == 0 else []
+    return sum(int(count) for state, count in states if state.startswith(("idle", "mixed", "allocated")))
 
 
 @pytest.fixture(scope="session")
-def slurm_cluster():
-    if not _node_state().startswith(("idle", "mixed", "allocated")):
+def slurm_cluster() -> int:
+    """The number of usable nodes; starts the local cluster (2 nodes) when none runs."""
+    if _usable_nodes() == 0:
         if os.geteuid() != 0:
             pytest.skip(
-                "no Slurm cluster, and starting the local one needs root: bash slurm/local_cluster.sh start"
+                "no Slurm cluster, and starting the local one needs root: bash slurm/local_cluster.sh start 2"
             )
         started = subprocess.run(
-            ["bash", "slurm/local_cluster.sh", "start"], cwd=ROOT, capture_output=True, text=True, timeout=300
+            ["bash", "slurm/local_cluster.sh", "start", "2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if started.returncode != 0:
             pytest.skip(f"the local Slurm cluster could not start: {started.stderr.strip()[-500:]}")
-    return True
+    return _usable_nodes()
+
+
+@pytest.fixture
+def two_nodes(slurm_cluster):
+    if slurm_cluster < 2:
+        pytest.skip("needs 2 Slurm nodes: sudo bash slurm/local_cluster.sh start 2")
 
 
 def submit(script: str, *args: str, log: Path, sbatch_options: tuple[str, ...] = ()) -> str:
@@ -156,6 +169,39 @@ def test_sigterm_mid_run_requeues_and_resumes_to_the_same_model(uninterrupted, t
     reference, resumed = final_weights(reference_dir), final_weights(output_dir)
     assert reference.keys() == resumed.keys()
     assert all((reference[name] - resumed[name]).abs().max().item() < 1e-6 for name in reference)
+
+
+def test_two_node_job_trains_one_model_over_both_nodes(two_nodes, uninterrupted, tmp_path):
+    """One `accelerate launch` per node (srun), machine ranks from Slurm, the main address from the first node."""
+    _, reference_dir, _ = uninterrupted
+    output_dir, log = tmp_path / "run", tmp_path / "train.out"
+    job = submit(
+        "slurm/train.slurm", "sft", TINY_SFT, "accelerate_configs/cpu.yaml",
+        "--output_dir", str(output_dir), "--save_strategy", "no", *RUN, log=log, sbatch_options=("--nodes=2",),
+    )  # fmt: skip
+    (task,) = wait_for(job)
+    assert task["JobState"] == "COMPLETED", log.read_text()[-3000:]
+    assert task["NumNodes"] == "2"
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    # 2 machines x 1 process: the same 2-rank run as on one node, so the same model.
+    assert metrics["world_size"] == 2 and metrics["global_step"] == STEPS
+    reference, trained = final_weights(reference_dir), final_weights(output_dir)
+    assert all((reference[name] - trained[name]).abs().max().item() < 1e-6 for name in reference)
+
+
+def test_grpo_server_mode_without_vllm_fails_at_once_saying_what_to_install(two_nodes, tmp_path):
+    """No vLLM here (it needs CUDA): the job stops while reading the recipe, before starting any node."""
+    log = tmp_path / "grpo.out"
+    job = submit(
+        "slurm/train.slurm", "grpo", "recipes/tiny/grpo/config_demo.yaml", "accelerate_configs/cpu.yaml",
+        "--output_dir", str(tmp_path / "run"), "--use_vllm", "true", "--vllm_mode", "server",
+        log=log, sbatch_options=("--nodes=2",),
+    )  # fmt: skip
+    (task,) = wait_for(job, timeout=120)
+    text = log.read_text()
+    assert task["JobState"] == "FAILED", text[-3000:]
+    assert "use_vllm is true" in text and "pip install 'raml-recipes[vllm]'" in text
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_job_with_a_bad_recipe_key_fails_naming_it(slurm_cluster, tmp_path):

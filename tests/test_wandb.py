@@ -63,8 +63,17 @@ def transaction_records(path: Path):
             raise AssertionError(f"{path}: unknown record type {kind} at {position}")
 
 
-def _item_key(item) -> str:
-    return item.key or ".".join(item.nested_key)
+def _items(items) -> dict:
+    """Config, history or summary items as a dict; a nested value (an image's path, size...) is sent as
+    one item per leaf under `nested_key` [name, field]: rebuilt here as {name: {field: value}}."""
+    result: dict = {}
+    for item in items:
+        *parents, leaf = [item.key] if item.key else list(item.nested_key)
+        node = result
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = json.loads(item.value_json)
+    return result
 
 
 def read_offline_run(wandb_dir: Path) -> SimpleNamespace:
@@ -76,13 +85,13 @@ def read_offline_run(wandb_dir: Path) -> SimpleNamespace:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             run = record.run
-            config.update({_item_key(i): json.loads(i.value_json) for i in run.config.update})
+            config.update(_items(run.config.update))
         elif kind == "config":
-            config.update({_item_key(i): json.loads(i.value_json) for i in record.config.update})
+            config.update(_items(record.config.update))
         elif kind == "history":
-            history.append({_item_key(i): json.loads(i.value_json) for i in record.history.item})
+            history.append(_items(record.history.item))
         elif kind == "summary":
-            summary.update({_item_key(i): json.loads(i.value_json) for i in record.summary.update})
+            summary.update(_items(record.summary.update))
     assert run is not None, f"{runs[0]}: no run record"
     return SimpleNamespace(
         project=run.project, entity=run.entity, group=run.run_group, job_type=run.job_type,
@@ -94,11 +103,26 @@ def values(history: list[dict], key: str) -> list:
     return [row[key] for row in history if key in row]
 
 
+def flush_wandb() -> None:
+    """Finish any open run and stop wandb-core, waiting for it to write everything out.
+
+    The Trainer's WandbCallback never finishes its run (the process exit does, through wandb's atexit
+    hook): `wandb.finish()` does, and clears `wandb.run`. `wandb.teardown()` (what the atexit hook
+    calls) then waits for wandb-core and drops wandb's process-wide settings, which are read from the
+    environment once, so the next test's WANDB_DIR and WANDB_* are taken up.
+    """
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()
+    wandb.teardown()
+
+
 @pytest.fixture
 def wandb_dir(tmp_path, monkeypatch):
     """Offline W&B writing under tmp_path, from the repository root; the WANDB_* variables the code
-    under test exports are undone afterwards, and a run left open (the Trainer's callback never
-    finishes its run: the process exit does) is finished."""
+    under test exports are undone afterwards."""
+    flush_wandb()  # settings another test's run left behind
     for variable in WANDB_VARS:  # set-then-delete records the variable, so a later export is undone too
         monkeypatch.setenv(variable, "unset")
         monkeypatch.delenv(variable)
@@ -107,10 +131,7 @@ def wandb_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.chdir(ROOT)
     yield tmp_path
-    import wandb
-
-    if wandb.run is not None:
-        wandb.finish()
+    flush_wandb()
 
 
 # --- init_wandb_env -----------------------------------------------------------------------------------
@@ -158,11 +179,19 @@ def test_stage_parsers_take_the_wandb_fields():
     from raml_recipes.scripts.summarize import make_parser as summarize_parser
 
     overrides = ["--wandb_entity", "e", "--wandb_project", "p", "--wandb_run_group", "g"]
-    for parser, stage, position in ((sft_parser, "sft", 1), (grpo_parser, "grpo", 1), (summarize_parser, "summarize", 0)):
-        args = parser().parse_args_and_config(["--config", f"recipes/tiny/{stage}/config_demo.yaml", *overrides])
+    for parser, stage, position in (
+        (sft_parser, "sft", 1),
+        (grpo_parser, "grpo", 1),
+        (summarize_parser, "summarize", 0),
+    ):
+        args = parser().parse_args_and_config(
+            ["--config", f"recipes/tiny/{stage}/config_demo.yaml", *overrides]
+        )
         parsed = args[position]
         assert (parsed.wandb_entity, parsed.wandb_project, parsed.wandb_run_group) == ("e", "p", "g"), stage
-    (summarize,) = summarize_parser().parse_args_and_config(["--config", "recipes/tiny/summarize/config_demo.yaml"])
+    (summarize,) = summarize_parser().parse_args_and_config(
+        ["--config", "recipes/tiny/summarize/config_demo.yaml"]
+    )
     assert summarize.report_to == ["none"]
 
 
@@ -191,9 +220,7 @@ def test_sft_run_logs_support_metrics_to_the_recipes_project(wandb_dir, monkeypa
         "--report_to", "wandb", "--wandb_project", "raml-test", "--wandb_run_group", "grp",
         "--max_questions", "8", "--num_train_epochs", "1", "--logging_steps", "1", "--disable_tqdm", "true",
     ])  # fmt: skip
-    import wandb
-
-    wandb.finish()  # flushes the run the Trainer's WandbCallback left open
+    flush_wandb()
     run = read_offline_run(wandb_dir)
     assert (run.project, run.group, run.entity) == ("raml-test", "grp", "env-team")
     # 8 questions x 2 samples / 8 per step = 2 steps, a log line each; support/* ride along with the loss.
@@ -207,7 +234,6 @@ def test_sft_run_logs_support_metrics_to_the_recipes_project(wandb_dir, monkeypa
     assert run.config["report_to"] == ["wandb"]
 
 
-@pytest.mark.slow
 def test_grpo_run_logs_rewards_and_support_metrics(wandb_dir):
     from raml_recipes.scripts.grpo import cli
 
@@ -216,14 +242,14 @@ def test_grpo_run_logs_rewards_and_support_metrics(wandb_dir):
         "--report_to", "wandb", "--wandb_project", "raml-test", "--wandb_run_group", "grpo-grp",
         "--max_prompts", "2", "--max_steps", "1", "--logging_steps", "1", "--disable_tqdm", "true",
     ])  # fmt: skip
-    import wandb
-
-    wandb.finish()
+    flush_wandb()
     run = read_offline_run(wandb_dir)
     assert (run.project, run.group) == ("raml-test", "grpo-grp")
-    step = next(row for row in run.history if "train/reward" in row)
-    assert -2.0 <= step["train/reward"] <= 1.0  # raml in [-1, 1] plus a soft-overlong penalty in [-1, 0]
-    assert "train/rewards/raml_reward/mean" in step or any(k.startswith("train/rewards/") for k in step)
+    (step,) = [row for row in run.history if "train/reward" in row]  # max_steps 1, logging_steps 1
+    raml, overlong = step["train/rewards/raml/mean"], step["train/rewards/soft_overlong/mean"]
+    assert -1.0 <= raml <= 1.0 and -1.0 <= overlong <= 0.0
+    assert step["train/reward"] == pytest.approx(raml + overlong)  # the sum of the reward functions
+    assert step["train/global_step"] == 1
     assert step["train/support/k"] == 2.0
     assert step["train/support/selected_tokens"] > 0
     assert 0.0 < step["train/support/selected_token_fraction"] <= 1.0
@@ -242,6 +268,7 @@ def test_summarize_logs_the_compression_numbers(wandb_dir):
     import wandb
 
     assert wandb.run is None  # the summarize run finishes itself
+    flush_wandb()
     summary = json.loads((output_dir / "summary.json").read_text())
     run = read_offline_run(wandb_dir)
     assert (run.project, run.group, run.job_type) == ("raml-test", "grp", "summarize")
@@ -261,7 +288,9 @@ def test_summarize_logs_the_compression_numbers(wandb_dir):
     }
     assert {key: logged.get(key) for key in expected} == expected
     assert summary["trajectories_kept"] > 0 and summary["kept"]["compression_ratio_mean"] > 1.0
-    assert not any(key in logged for key in ("compression/method", "compression/dataset", "compression/rules"))
+    assert not any(
+        key in logged for key in ("compression/method", "compression/dataset", "compression/rules")
+    )
     image = logged["compression/length_ratios"]
     assert image["_type"] == "image-file"
     assert (run.folder / "files" / image["path"]).stat().st_size > 1000

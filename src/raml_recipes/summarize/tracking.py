@@ -36,10 +36,14 @@ def log_summary(config, summary: dict, histogram: str | Path | None = None) -> N
     from ..training.wandb_args import init_wandb_env
 
     init_wandb_env(config)
-    # The project falls back as transformers' WandbCallback does, so an unconfigured summarize run
-    # lands next to unconfigured training runs; entity and group come from the environment.
+    # Passed explicitly, not left to wandb: it reads WANDB_* once per process, at its first setup, so
+    # in a process that used wandb before (a notebook) the exports above would be ignored. The project
+    # falls back as transformers' WandbCallback does, so an unconfigured summarize run lands next to
+    # unconfigured training runs.
     run = wandb.init(
         project=os.getenv("WANDB_PROJECT", "huggingface"),
+        entity=os.getenv("WANDB_ENTITY"),
+        group=os.getenv("WANDB_RUN_GROUP"),
         job_type="summarize",
         config=dataclasses.asdict(config),
     )

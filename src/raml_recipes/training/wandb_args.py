@@ -57,7 +57,9 @@ def reports_to_wandb(report_to) -> bool:
 def init_wandb_env(args) -> None:
     """Export the recipe's non-null wandb_* values as WANDB_* variables when the run reports to W&B.
 
-    Call before the trainer is built. transformers' `WandbCallback` opens the run with
+    Call before the trainer is built, and before anything else in the process uses wandb: wandb reads
+    the WANDB_* variables once, at its first `wandb.init`/`wandb.setup`, and ignores later changes.
+    transformers' `WandbCallback` opens the run with
     `wandb.init(project=os.getenv("WANDB_PROJECT", "huggingface"))` and ignores
     `TrainingArguments.project` (which transformers 5 uses for Trackio only), so the environment is
     the one place the project can be set: leaving `project` alone, `wandb_project` is what names the W&B
