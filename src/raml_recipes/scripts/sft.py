@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 def main(script_args, training_args, model_args, argv: list[str] = ()):
-    """`argv` (the command line, recipe included) is recorded in the run's `raml_run.json` for its model card."""
+    """`argv`, the command line, is recorded in the run's `raml_run.json`: its model card reads it."""
     from trl import get_peft_config
 
     from raml_recipes.data.loaders import load_trajectories
