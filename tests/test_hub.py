@@ -445,7 +445,29 @@ def test_callback_checks(runs, tmp_path):
     callback.on_save(args, TrainerState(global_step=3, is_world_process_zero=False), TrainerControl())
     assert api.calls == []  # other ranks never upload
     callback.on_save(args, TrainerState(global_step=3), TrainerControl())
+    callback.on_train_end(args, TrainerState(global_step=3), TrainerControl())  # waits for the upload thread
     assert api.last("upload_folder")["revision"] == "v2-step-3"
+    assert callback.failures == []
+
+
+def test_a_failed_checkpoint_upload_is_reported_and_training_goes_on(runs, tmp_path):
+    from transformers import TrainerControl, TrainerState
+
+    for step in (3, 6):
+        shutil.copytree(runs.sft, tmp_path / f"checkpoint-{step}")
+    shutil.copy(runs.sft / RUN_RECORD, tmp_path / RUN_RECORD)
+    args = SimpleNamespace(hub_model_id="me/tiny", hub_model_revision="main", output_dir=str(tmp_path))
+    api = FakeHubApi(failures={"upload_folder": [http_error(403)]})  # not transient: no retry
+    callback = PushToHubRevisionCallback(args, api=api)
+    callback.on_save(args, TrainerState(global_step=3), TrainerControl())
+    # The next save waits for the upload in flight before the Trainer saves (and rotates) checkpoints.
+    control = TrainerControl(should_save=True)
+    callback.on_step_end(args, TrainerState(global_step=6), control)
+    assert callback._pending is None and len(callback.failures) == 1 and "403" in callback.failures[0]
+    callback.on_save(args, TrainerState(global_step=6), control)
+    callback.on_train_end(args, TrainerState(global_step=6), TrainerControl())
+    assert [c["revision"] for n, c in api.calls if n == "upload_folder"] == ["main-step-3", "main-step-6"]
+    assert "main-step-6" in api.uploaded and len(callback.failures) == 1
 
 
 # ---------------------------------------------------------------- command line and config

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..data.io import write_json
 from ..plotting import training_curves
-from .preemption import PREEMPTED_EXIT_CODE, mark_preempted, preemption_of
+from .preemption import PREEMPTED_EXIT_CODE, PREEMPTED_MARKER, mark_preempted, preemption_of
 
 
 def save_run_summary(
@@ -43,6 +43,8 @@ def finish_run(trainer, train_result, dataset_name: str, **summary) -> None:
         raise SystemExit(PREEMPTED_EXIT_CODE)
     trainer.save_model(trainer.args.output_dir)
     path = save_run_summary(trainer, train_result, **summary)
+    if trainer.is_world_process_zero():  # a run that resumed after a SIGTERM is finished now
+        (Path(trainer.args.output_dir) / PREEMPTED_MARKER).unlink(missing_ok=True)
     trainer.accelerator.print(f"Model saved to {trainer.args.output_dir}; metrics in {path}")
     if trainer.args.push_to_hub:
         trainer.push_to_hub(dataset_name=dataset_name)
