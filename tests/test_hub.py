@@ -537,3 +537,14 @@ def test_sft_and_grpo_parsers_accept_hub_revision_fields(monkeypatch):
     assert sft.support_size == recipe(SFT_RECIPE)["support_size"]  # the recipe's own fields still parse
     _, grpo, _ = grpo_parser().parse_args_and_config(["--config", GRPO_RECIPE, "--hub_model_revision", "v2"])
     assert grpo.push_to_hub_revision is False and grpo.hub_model_revision == "v2"
+
+
+def test_the_embedded_smollm2_is_named_by_its_hub_repository(tiny_model_dir, tmp_path):
+    shutil.copytree(tiny_model_dir, tmp_path / "m")
+    write_run_record(
+        tmp_path / "m", stage="sft", recipe_path=None, argv=[], model_name_or_path="embedded:smollm2-135m",
+        dataset_name="data/trajectories/gsm8k_train.jsonl", support_size=2,
+    )  # fmt: skip
+    card = build_model_card(tmp_path / "m", repo_id="me/smollm2-sft")
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "embedded:smollm2-135m -> SFT(k=2)" in card.text  # the lineage says what actually ran

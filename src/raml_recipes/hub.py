@@ -27,6 +27,7 @@ from .lineage import (
     find_run_record,
     read_lineage,
 )
+from .models.embedded import hub_id as embedded_hub_id
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, HfApi, ModelCard
@@ -178,6 +179,7 @@ def build_model_card(
     stages = model_lineage(model_dir)
     results = load_evaluations(evaluations)
     base = stages[0]["model_name_or_path"]
+    base = embedded_hub_id(base) or base  # an embedded model's origin on the Hub
     datasets = list(
         dict.fromkeys(s["dataset_name"] for s in stages if looks_like_hub_id(s.get("dataset_name")))
     )

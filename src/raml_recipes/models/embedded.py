@@ -91,7 +91,7 @@ def _build_smollm2(target: Path) -> None:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.config._name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    model.config._name_or_path = HUB_IDS["smollm2-135m"]
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
 
@@ -101,6 +101,15 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "tiny-llama": _build_tiny("llama"),
     "tiny-qwen2": _build_tiny("qwen2"),
 }
+
+
+# The Hub repositories the embedded pretrained models come from (model cards name them as base model).
+HUB_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
+
+
+def hub_id(name_or_path: str) -> str | None:
+    """`embedded:smollm2-135m` -> its Hub repository; None for the tiny random models and other names."""
+    return HUB_IDS.get(name_or_path[len(PREFIX) :]) if is_embedded(name_or_path) else None
 
 
 def is_embedded(name_or_path: str | None) -> bool:
