@@ -64,8 +64,7 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
         out / "probe" / "confidence.png"
     ).is_file()
     assert summary["stages"]["probe"]["correct"]["trajectories"] == 4
-    # Summarize -> student -> report: the student trains on the compressed set, the report's
-    # numbers are the evaluations' and the compression run's.
+    # Summarize -> student: the student trains on the compressed set.
     compressed = summary["stages"]["summarize"]
     for key, value in json.loads((out / "summarize" / "summary.json").read_text()).items():
         assert compressed[key] == value, key
@@ -78,13 +77,96 @@ def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
         student_data["trajectories"] < metrics["data"]["trajectories"]
     )  # duplicates after compression merge
     assert evaluation["student"]["model"] == str(out / "student")
-    report = (out / "students" / "comparison.md").read_text()
-    for label, run in (("long (SFT)", "sft"), ("compressed (student)", "student")):
-        tokens = json.loads((out / "evaluate" / run / "summary.json").read_text())["benchmarks"]["gsm8k"][
-            "mean_tokens"
-        ]
-        assert f"| {label} | gsm8k |" in report and f"| {tokens:.0f} |" in report
-    assert f"{compressed['trajectories_kept']} kept" in report
-    assert (out / "students" / "accuracy_vs_tokens.png").is_file() and (
-        out / "students" / "length_ratios.png"
-    ).is_file()
+    check_report(out, summary["report"])
+
+
+def check_report(out, figures):
+    """report.md's numbers are the stages' own JSON outputs, and every number it shows is in summary.json."""
+    import re
+
+    report = (out / "report.md").read_text()
+    for label, folder in (("base", "base"), ("SFT", "sft"), ("GRPO", "grpo"), ("student", "student")):
+        gsm8k = json.loads((out / "evaluate" / folder / "summary.json").read_text())["benchmarks"]["gsm8k"]
+        row = (
+            f"| {label} | {gsm8k['pass@1']:.1f} | {gsm8k['pass@2']:.1f} | {gsm8k['avg@2']:.1f} | "
+            f"{gsm8k['mean_tokens']:.1f} | {100 * gsm8k['truncated_fraction']:.0f}% |"
+        )
+        assert row in report, row
+    for label, folder, key in (
+        ("SFT", "sft", "loss"),
+        ("GRPO", "grpo", "reward"),
+        ("Student", "student", "loss"),
+    ):
+        history = json.loads((out / folder / "metrics.json").read_text())["log_history"]
+        values = [entry[key] for entry in history if key in entry]
+        assert f"{values[0]:.3f} -> {values[-1]:.3f}" in report, label
+    compression = json.loads((out / "summarize" / "summary.json").read_text())
+    assert (
+        f"{compression['trajectories_kept']} of {compression['all']['trajectories']} trajectories kept"
+        in report
+    )
+    probe = json.loads((out / "probe" / "confidence.json").read_text())
+    assert (
+        f"| correct | {probe['correct']['trajectories']} | {probe['correct']['mean_slope']:.3f} |" in report
+    )
+    assert (
+        f"| perturbed | {probe['incorrect']['trajectories']} | {probe['incorrect']['mean_slope']:.3f} |"
+        in report
+    )
+    for figure in re.findall(r"\]\(([^)]+\.png)\)", report):
+        assert (out / figure).is_file(), figure
+
+    # Every number on the page (but the first paragraph's machine and date) is a figure of summary.json,
+    # as shown (a percentage of a fraction counts), or a stage time in minutes and seconds.
+    def flat(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from flat(item)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield value
+
+    known = list(flat(figures))
+    body = report.split("\n", 3)[3]
+    body = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)
+    for token in re.findall(r"(?<![\w@.])-?\d+(?:\.\d+)?(?![\w])", body):
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        number = float(token)
+        assert any(
+            round(value, decimals) == number or round(100 * value, decimals) == number for value in known
+        ), (
+            f"{token} in report.md is not in summary.json"
+            and (out / "students" / "length_ratios.png").is_file()
+        )
+
+
+@pytest.mark.slow
+def test_quick_demo_killed_during_grpo_skips_finished_stages_on_rerun(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "raml_recipes.cli", "demo", "--quick", "--out", str(out)]
+    demo = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    in_grpo = False
+    for line in demo.stdout:
+        in_grpo = in_grpo or line.startswith("[3/8] grpo")
+        if in_grpo and "'reward'" in line:  # GRPO is training
+            demo.send_signal(signal.SIGKILL)  # the demo process alone, as a crash or an OOM kill would
+            break
+    demo.wait(timeout=60)
+    assert in_grpo and demo.returncode == -signal.SIGKILL
+    # The GRPO process stops with its parent instead of training on beside the rerun.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        alive = subprocess.run(["pgrep", "-f", str(out / "grpo")], capture_output=True, text=True).stdout
+        if not alive:
+            break
+        time.sleep(0.5)
+    assert not alive
+    assert not (out / ".stages" / "grpo.json").exists()
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert rerun.stdout.count("(done in an earlier run, skipped)") == 2  # data and sft
+    assert "[3/8] grpo: done in" in rerun.stdout and (out / "report.md").is_file()
+    assert json.loads((out / "grpo" / "metrics.json").read_text())["global_step"] == 16

@@ -8,9 +8,11 @@ Stages (each one skipped on a rerun once it has completed):
 5. student:  the same SFT recipe on the compressed trajectories (the compressed-trajectory student);
 6. evaluate: the base, SFT, GRPO and student models on GSM8K test questions (pass@k, mG-pass@k, maj@k);
 7. probe:    the paper's confidence probe on the SFT model, correct vs perturbed solutions;
-8. students: a one-page report, long (SFT) vs compressed (student): accuracy against generated tokens.
+8. report:   report.md (evaluation table, training, compression, confidence; figures beside it), every
+             number read from the stages' outputs and kept in summary.json.
 
-`--quick` runs the same stages on the tiny random model in well under a minute.
+`--quick` runs the same stages on the tiny random model in about a minute. A rerun skips the completed
+stages; a training stage cut short resumes from its last checkpoint if it saved one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 from .data.gsm8k import build_gsm8k_trajectories
 from .data.io import write_json, write_jsonl
 from .paths import recipe, shipped_data
+
+STAGE_NAMES = ("data", "sft", "grpo", "summarize", "student", "evaluate", "probe", "report")
 
 
 @dataclass
@@ -65,12 +69,30 @@ def run_stages(stages: list[Stage], out_dir: Path) -> dict:
     return results
 
 
+def _stop_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the demo process dies, however it dies (even SIGKILL).
+
+    Otherwise a killed demo leaves its stage running, and the rerun starts the same stage into the
+    same folder beside it. The training scripts checkpoint on SIGTERM. Linux only (prctl).
+    """
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
 def _run_script(module: str, args: list[str], log_path: Path) -> None:
     """Run a stage script in its own process (memory is returned between stages), output teed to a log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
+    preexec = _stop_with_parent if sys.platform.startswith("linux") else None
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=preexec
+        )
         # Bytes as they come, so progress bars redraw in place ("\r") instead of printing a line each.
         for chunk in iter(lambda: process.stdout.read1(65536), b""):
             log.write(chunk)
@@ -97,7 +119,15 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         """Run a training script; report its outputs and the first and last value of `curve`."""
         _run_script(
             f"raml_recipes.scripts.{stage}",
-            ["--config", str(recipe_path), "--output_dir", str(output_dir), *args],
+            [
+                "--config",
+                str(recipe_path),
+                "--output_dir",
+                str(output_dir),
+                "--resume_from_checkpoint",
+                "auto",
+                *args,
+            ],
             out_dir / "logs" / f"{output_dir.name}.log",
         )
         metrics = json.loads((output_dir / "metrics.json").read_text())
@@ -183,17 +213,17 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
             "incorrect": summary["incorrect"],
         }
 
-    def students() -> dict:
-        from .summarize.compare import compare
+    def report() -> dict:
+        from .demo_report import write_report
 
-        runs = {
-            "long (SFT)": out_dir / "evaluate" / "sft",
-            "compressed (student)": out_dir / "evaluate" / "student",
+        # The earlier stages' records (times included), from the markers they left, in stage order.
+        done = {
+            name: json.loads((out_dir / ".stages" / f"{name}.json").read_text()) for name in STAGE_NAMES[:-1]
         }
-        result = compare(runs, out_dir / "students", compression=summarize_dir)
-        return {"report": result["table"], "figure": result["figure"], "rows": result["rows"]}
+        model = "the tiny random Llama (--quick)" if quick else "SmolLM2-135M-Instruct (embedded)"
+        return write_report(out_dir, done, model)
 
-    return [
+    stages = [
         Stage("data", "GSM8K solutions -> trajectory records (3 per question)", data),
         Stage("sft", f"support-set SFT ({sft_recipe.relative_to(recipe().parent)})", sft),
         Stage("grpo", f"GRPO, gradient from k of G ({grpo_recipe.relative_to(recipe().parent)})", grpo),
@@ -207,8 +237,10 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
             evaluate,
         ),
         Stage("probe", "answer confidence along correct and perturbed GSM8K solutions (SFT model)", probe),
-        Stage("students", "report: long vs compressed students, accuracy against generated tokens", students),
+        Stage("report", "report.md: evaluation, training, compression and confidence, with figures", report),
     ]
+    assert tuple(stage.name for stage in stages) == STAGE_NAMES
+    return stages
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -232,7 +264,10 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    summary = write_json(out_dir / "summary.json", {"quick": args.quick, "stages": results})
+    summary = write_json(
+        out_dir / "summary.json",
+        {"quick": args.quick, "report": results["report"]["figures"], "stages": results},
+    )
     sft, grpo, evaluation, probe = results["sft"], results["grpo"], results["evaluate"], results["probe"]
     compressed, student = results["summarize"], results["student"]
     k = "pass@1"
@@ -251,7 +286,7 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
         f"  evaluation     {evaluation['base']['output_dir']}  (GSM8K {k}: base {evaluation['base'].get(k, 0):.1f}%, "
         f"SFT {evaluation['sft'].get(k, 0):.1f}%, GRPO {evaluation['grpo'].get(k, 0):.1f}%, "
         f"student {evaluation['student'].get(k, 0):.1f}%)\n"
-        f"  students       {results['students']['report']}  (long vs compressed: accuracy against tokens)\n"
+        f"  report         {results['report']['report']}  (tables and figures; every number also in summary.json)\n"
         f"  confidence     {probe['figure']}  (mean NLL slope: correct {probe['correct']['mean_slope']:.2f}, "
         f"perturbed {probe['incorrect']['mean_slope']:.2f})\n"
         f"  summary        {summary}"
