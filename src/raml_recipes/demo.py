@@ -203,7 +203,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         _run_script(
             "raml_recipes.scripts.probe",
             ["confidence", "--model_name_or_path", str(sft_dir), "--data", "gsm8k",
-             "--max_trajectories", "8" if quick else "40", "--ema_alpha", "0.1", "--output_dir", str(target)],
+             "--max_trajectories", "8" if quick else "24", "--ema_alpha", "0.1", "--output_dir", str(target)],
             out_dir / "logs" / "probe.log",
         )  # fmt: skip
         summary = json.loads((target / "confidence.json").read_text())
