@@ -69,29 +69,32 @@ def run_stages(stages: list[Stage], out_dir: Path) -> dict:
     return results
 
 
-def _stop_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the demo process dies, however it dies (even SIGKILL).
+def _stop_with_parent_hook() -> Callable[[], None] | None:
+    """A pre-exec hook: the child gets SIGTERM when the demo process dies, however it dies (SIGKILL too).
 
     Otherwise a killed demo leaves its stage running, and the rerun starts the same stage into the
-    same folder beside it. The training scripts checkpoint on SIGTERM. Linux only (prctl).
+    same folder beside it. The training scripts checkpoint on SIGTERM. Linux only (prctl); libc is
+    loaded here, in the parent, so that the child runs no import between fork and exec.
     """
+    if not sys.platform.startswith("linux"):
+        return None
     import ctypes
     import signal
 
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
 def _run_script(module: str, args: list[str], log_path: Path) -> None:
     """Run a stage script in its own process (memory is returned between stages), output teed to a log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
-    preexec = _stop_with_parent if sys.platform.startswith("linux") else None
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=preexec
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent_hook()
         )
         # Bytes as they come, so progress bars redraw in place ("\r") instead of printing a line each.
         for chunk in iter(lambda: process.stdout.read1(65536), b""):
@@ -119,17 +122,10 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         """Run a training script; report its outputs and the first and last value of `curve`."""
         _run_script(
             f"raml_recipes.scripts.{stage}",
-            [
-                "--config",
-                str(recipe_path),
-                "--output_dir",
-                str(output_dir),
-                "--resume_from_checkpoint",
-                "auto",
-                *args,
-            ],
+            ["--config", str(recipe_path), "--output_dir", str(output_dir), "--resume_from_checkpoint", "auto",
+             *args],
             out_dir / "logs" / f"{output_dir.name}.log",
-        )
+        )  # fmt: skip
         metrics = json.loads((output_dir / "metrics.json").read_text())
         values = [entry[curve] for entry in metrics["log_history"] if curve in entry]
         return {
