@@ -34,6 +34,7 @@ COMMANDS = {
         "raml_recipes.scripts.publish",
         "model card and Hub upload of a trained model (or --dry-run)",
     ),
+    "experiment": ("raml_recipes.scripts.experiment", "the paper's claims at CPU scale (support-size)"),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),
 }
 

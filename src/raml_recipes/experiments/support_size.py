@@ -1,0 +1,193 @@
+"""The support-size experiment (the paper's Fig. 8 at CPU scale): held-out accuracy against k.
+
+For each seed and each k, the SFT recipe trains the same initial model on the synthetic arithmetic
+task (`raml_recipes.data.synthetic`) with k distinct trajectories per question and the same number
+of samples per question (m = the largest k), hence the same steps; the evaluation module then scores
+the model on held-out questions, greedy and with n samples. Results: `results.json` (every run),
+`results.md` (mean ± std over seeds per k) and `accuracy_vs_k.png` (error bars).
+
+Each run leaves its folder under `runs/k<k>-seed<s>/`; a rerun skips the runs that finished.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..data.io import write_json, write_jsonl
+from ..data.synthetic import build_split
+from ..paths import recipe
+from ..plotting import figure
+
+
+@dataclass
+class SupportSizeExperiment:
+    ks: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    recipe: str = str(recipe("tiny", "sft", "config_support_size.yaml"))
+    train_questions: int = 400
+    heldout_questions: int = 100
+    max_operand: int = 30
+    data_seed: int = 0
+    num_samples: int = 4  # avg@n on held-out questions, at the temperature below
+    temperature: float = 0.7
+    max_new_tokens: int = 160
+    extra_train_args: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.ks or min(self.ks) < 1:
+            raise ValueError(f"ks must be positive support sizes, got {self.ks}")
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+
+    @property
+    def samples_per_question(self) -> int:
+        """m: the same for every k (the largest k), so every run takes the same steps."""
+        return max(self.ks)
+
+
+def _run(module: str, args: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as handle:
+        code = subprocess.call([sys.executable, "-m", module, *args], stdout=handle, stderr=subprocess.STDOUT)
+    if code != 0:
+        raise RuntimeError(f"{module} exited with status {code}; see {log}")
+
+
+def _accuracy(eval_dir: Path, key: str) -> float:
+    benchmarks = json.loads((eval_dir / "summary.json").read_text())["benchmarks"]
+    (metrics,) = benchmarks.values()
+    return metrics[key]
+
+
+def make_data(config: SupportSizeExperiment, data_dir: Path) -> tuple[Path, Path]:
+    train_path, heldout_path = data_dir / "train.jsonl", data_dir / "heldout.jsonl"
+    if not (train_path.is_file() and heldout_path.is_file()):
+        train, heldout, stats = build_split(
+            config.train_questions, config.heldout_questions, seed=config.data_seed,
+            trajectories=config.samples_per_question, max_operand=config.max_operand,
+        )  # fmt: skip
+        write_jsonl(train_path, train)
+        write_jsonl(heldout_path, heldout)
+        write_json(data_dir / "stats.json", stats)
+    return train_path, heldout_path
+
+
+def run_one(
+    config: SupportSizeExperiment, k: int, seed: int, train: Path, heldout: Path, run_dir: Path
+) -> dict:
+    """Train with support size k and seed, evaluate greedy and with n samples; skipped when done."""
+    result_path = run_dir / "result.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    model_dir = run_dir / "model"
+    _run(
+        "raml_recipes.scripts.sft",
+        ["--config", config.recipe, "--dataset_name", str(train), "--output_dir", str(model_dir),
+         "--support_size", str(k), "--samples_per_question", str(config.samples_per_question),
+         "--seed", str(seed), "--data_seed", str(seed), "--disable_tqdm", "true", *config.extra_train_args],
+        run_dir / "train.log",
+    )  # fmt: skip
+    common = ["--model_name_or_path", str(model_dir), "--benchmarks", str(heldout),
+              "--max_new_tokens", str(config.max_new_tokens), "--seed", str(seed)]  # fmt: skip
+    _run(
+        "raml_recipes.scripts.evaluate",
+        [
+            *common,
+            "--num_samples",
+            "1",
+            "--ks",
+            "1",
+            "--temperature",
+            "0",
+            "--output_dir",
+            str(run_dir / "greedy"),
+        ],
+        run_dir / "evaluate-greedy.log",
+    )
+    n = config.num_samples
+    _run(
+        "raml_recipes.scripts.evaluate",
+        [*common, "--num_samples", str(n), "--ks", "1", "--temperature", str(config.temperature),
+         "--output_dir", str(run_dir / "sampled")],
+        run_dir / "evaluate-sampled.log",
+    )  # fmt: skip
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    result = {
+        "k": k,
+        "seed": seed,
+        "steps": metrics["global_step"],
+        # What the sampler really drew: k distinct trajectories per question, m samples per question.
+        "distinct_per_question": metrics["support_set"]["support/distinct_per_question"],
+        "samples_per_question": metrics["support_set"]["support/samples_per_question"],
+        "train_loss": metrics["train"]["train_loss"],  # the mean over the run (logged whatever the length)
+        "greedy": _accuracy(run_dir / "greedy", "pass@1"),
+        f"avg@{n}": _accuracy(run_dir / "sampled", f"avg@{n}"),
+    }
+    write_json(result_path, result)
+    return result
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def aggregate(runs: list[dict], ks: list[int], n: int) -> list[dict]:
+    rows = []
+    for k in ks:
+        mine = [run for run in runs if run["k"] == k]
+        greedy, sampled = _mean_std([r["greedy"] for r in mine]), _mean_std([r[f"avg@{n}"] for r in mine])
+        rows.append({
+            "k": k, "seeds": len(mine), "steps": sorted({r["steps"] for r in mine}),
+            "greedy_mean": greedy[0], "greedy_std": greedy[1], f"avg@{n}_mean": sampled[0], f"avg@{n}_std": sampled[1],
+        })  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict], n: int) -> str:
+    lines = [f"| k | seeds | steps | greedy accuracy (%) | avg@{n} (%) |", "|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        lines.append(
+            f"| {row['k']} | {row['seeds']} | {'/'.join(map(str, row['steps']))} | "
+            f"{row['greedy_mean']:.1f} ± {row['greedy_std']:.1f} | {row[f'avg@{n}_mean']:.1f} ± {row[f'avg@{n}_std']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], n: int, path: Path) -> Path:
+    with figure(path) as ax:
+        ks = [row["k"] for row in rows]
+        for key, label in (("greedy", "greedy"), (f"avg@{n}", f"avg@{n}")):
+            ax.errorbar(
+                ks, [row[f"{key}_mean"] for row in rows], yerr=[row[f"{key}_std"] for row in rows],
+                marker="o", capsize=4, label=label,
+            )  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set(title="Held-out accuracy against support size k", xlabel="k (distinct trajectories per question)",
+               ylabel="accuracy (%)")  # fmt: skip
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return path
+
+
+def run_experiment(config: SupportSizeExperiment, out_dir: Path) -> dict:
+    out_dir = Path(out_dir)
+    train, heldout = make_data(config, out_dir / "data")
+    runs = []
+    total = len(config.ks) * len(config.seeds)
+    for seed in config.seeds:
+        for k in config.ks:
+            print(f"[{len(runs) + 1}/{total}] k={k} seed={seed}", flush=True)
+            runs.append(run_one(config, k, seed, train, heldout, out_dir / "runs" / f"k{k}-seed{seed}"))
+    n = config.num_samples
+    rows = aggregate(runs, config.ks, n)
+    (out_dir / "results.md").write_text(markdown(rows, n))
+    plot(rows, n, out_dir / "accuracy_vs_k.png")
+    result = {"config": asdict(config), "rows": rows, "runs": runs}
+    write_json(out_dir / "results.json", result)
+    return result
