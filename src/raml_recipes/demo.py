@@ -88,8 +88,9 @@ def _stop_with_parent_hook() -> Callable[[], None] | None:
     return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
-def _run_script(module: str, args: list[str], log_path: Path) -> None:
-    """Run a stage script in its own process (memory is returned between stages), output teed to a log."""
+def run_script(module: str, args: list[str], log_path: Path, echo: bool = True) -> None:
+    """Run a stage script in its own process (memory is returned between stages), its output written to
+    a log and, with `echo`, to this process's stdout as it comes."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
     with open(log_path, "wb") as log:
@@ -99,8 +100,9 @@ def _run_script(module: str, args: list[str], log_path: Path) -> None:
         # Bytes as they come, so progress bars redraw in place ("\r") instead of printing a line each.
         for chunk in iter(lambda: process.stdout.read1(65536), b""):
             log.write(chunk)
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
+            if echo:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
         code = process.wait()
     if code != 0:
         raise StageFailed(f"{' '.join(command)} exited with status {code}; see {log_path}")
@@ -120,7 +122,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
 
     def train(stage: str, recipe_path: Path, output_dir: Path, curve: str, *args: str) -> dict:
         """Run a training script; report its outputs and the first and last value of `curve`."""
-        _run_script(
+        run_script(
             f"raml_recipes.scripts.{stage}",
             ["--config", str(recipe_path), "--output_dir", str(output_dir), "--resume_from_checkpoint", "auto",
              *args],
@@ -152,7 +154,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
     summarize_dir, student_dir = out_dir / "summarize", out_dir / "student"
 
     def summarize() -> dict:
-        _run_script(
+        run_script(
             "raml_recipes.scripts.summarize",
             ["--config", str(recipe(model_name, "summarize", "config_demo.yaml")),
              "--dataset_name", str(data_path), "--output_dir", str(summarize_dir)],
@@ -185,7 +187,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
         )
         for label, model in models:
             target = out_dir / "evaluate" / label
-            _run_script(
+            run_script(
                 "raml_recipes.scripts.evaluate",
                 ["--config", str(eval_recipe), "--model_name_or_path", model, "--output_dir", str(target)],
                 out_dir / "logs" / f"evaluate-{label}.log",
@@ -196,7 +198,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
 
     def probe() -> dict:
         target = out_dir / "probe"
-        _run_script(
+        run_script(
             "raml_recipes.scripts.probe",
             ["confidence", "--model_name_or_path", str(sft_dir), "--data", "gsm8k",
              "--max_trajectories", "8" if quick else "24", "--ema_alpha", "0.1", "--output_dir", str(target)],

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data.io import write_json, write_jsonl
 from ..data.synthetic import build_split
+from ..demo import run_script
 from ..paths import recipe
 from ..plotting import figure
 
@@ -51,11 +50,8 @@ class SupportSizeExperiment:
 
 
 def _run(module: str, args: list[str], log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as handle:
-        code = subprocess.call([sys.executable, "-m", module, *args], stdout=handle, stderr=subprocess.STDOUT)
-    if code != 0:
-        raise RuntimeError(f"{module} exited with status {code}; see {log}")
+    # The demo's runner (log file, stop with the parent), without echoing 12 runs' output here.
+    run_script(module, args, log, echo=False)
 
 
 def _accuracy(eval_dir: Path, key: str) -> float:
