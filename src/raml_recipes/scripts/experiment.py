@@ -3,6 +3,9 @@
 ```bash
 raml experiment support-size                     # k in {1, 2, 4, 8}, 3 seeds: held-out accuracy against k
 raml experiment support-size --quick --out /tmp/support-size
+# The pretrained arm: SmolLM2-135M-Instruct, k in {1, 8}, one seed (about 17 minutes)
+raml experiment support-size --recipe recipes/SmolLM2-135M-Instruct/sft/config_support_size.yaml \
+    --ks 1 8 --seeds 0 --train-questions 32 --eval-dtype bfloat16 --out outputs/support-size-smollm2
 ```
 """
 
@@ -31,6 +34,11 @@ def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--train-questions", type=int, default=None)
     parser.add_argument("--heldout-questions", type=int, default=None)
+    parser.add_argument("--num-samples", type=int, default=None, help="n of the held-out avg@n (default 4)")
+    parser.add_argument(
+        "--eval-dtype", default=None, choices=["auto", "float32", "bfloat16"],
+        help="weights dtype for the held-out evaluation (default auto: the model's own)",
+    )  # fmt: skip
     return parser
 
 
@@ -39,7 +47,15 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     args = make_parser(prog).parse_args(argv)
     settings = dict(QUICK) if args.quick else {}
-    for name in ("ks", "seeds", "recipe", "train_questions", "heldout_questions"):
+    for name in (
+        "ks",
+        "seeds",
+        "recipe",
+        "train_questions",
+        "heldout_questions",
+        "num_samples",
+        "eval_dtype",
+    ):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     out = args.out or Path("outputs") / (args.experiment + ("-quick" if args.quick else ""))
