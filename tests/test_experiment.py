@@ -28,6 +28,8 @@ def test_bad_settings_are_refused():
         SupportSizeExperiment(ks=[0, 2])
     with pytest.raises(ValueError, match="seeds"):
         SupportSizeExperiment(seeds=[])
+    with pytest.raises(ValueError, match="num_samples"):
+        SupportSizeExperiment(num_samples=0)
     assert SupportSizeExperiment(ks=[1, 2, 8]).samples_per_question == 8
 
 
