@@ -34,7 +34,8 @@ MAX_DRAWS = 2000  # draws per question before the key space counts as exhausted
 ATTEMPTS_PER_TRAJECTORY = 20  # renderings tried per wanted trajectory (duplicates are skipped)
 
 SYMBOLS = {"+": "+", "-": "-", "*": "×", "/": "÷"}
-_EQUATION = re.compile(r"(\d+) ([-+×÷]) (\d+) = (\d+)")
+# One step line's arithmetic, `a op b = c` (also read by experiments.fact_coverage).
+EQUATION = re.compile(r"(\d+) ([-+×÷]) (\d+) = (\d+)")
 NAMES = ("Ava", "Ben", "Maya", "Leo", "Nora", "Omar", "Lily", "Sam", "Zoe", "Ivan", "Emma", "Raj")
 
 
@@ -651,7 +652,7 @@ def step_values(trajectory: str) -> list[int]:
     thought = trajectory.split("<think>", 1)[1].split("</think>", 1)[0]
     values = []
     for line in thought.strip().splitlines():
-        found = _EQUATION.findall(line)
+        found = EQUATION.findall(line)
         if len(found) != 1:
             raise ValueError(f"expected one equation in step line {line!r}, found {len(found)}")
         left, op, right, result = found[0]

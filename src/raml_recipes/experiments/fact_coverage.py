@@ -11,17 +11,15 @@ bound by it; that is the point of measuring it next to accuracy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from ..data.support_set import SupportSetPlan
-
-_FACT = re.compile(r"(\d+) ([-+×÷]) (\d+) = (\d+)")
+from ..data.synthetic import EQUATION
 
 
 def arithmetic_facts(trajectory: str) -> set[tuple[str, str, str, str]]:
     """The `a op b = c` facts written in a trajectory, as (a, op, b, c) strings."""
-    return set(_FACT.findall(trajectory))
+    return set(EQUATION.findall(trajectory))
 
 
 def support_trajectories(train: Sequence[dict], k: int, samples_per_question: int, seed: int) -> list[str]:
