@@ -82,15 +82,25 @@ def make_data(config: SupportSizeExperiment, data_dir: Path) -> tuple[Path, Path
 
 
 def run_one(
-    config: SupportSizeExperiment, k: int, seed: int, train: Path, heldout: Path, run_dir: Path
+    config: SupportSizeExperiment,
+    k: int,
+    seed: int,
+    train: Path,
+    heldout: Path,
+    run_dir: Path,
+    records: tuple[list[dict], list[dict]],
 ) -> dict:
-    """Train with support size k and seed, evaluate greedy and with n samples; skipped when done."""
+    """Train with support size k and seed, evaluate greedy and with n samples; skipped when done.
+
+    `records` are the rows of `train` and `heldout`, read once for all runs.
+    """
     result_path = run_dir / "result.json"
     if result_path.is_file():
         return json.loads(result_path.read_text())
     # Before training: what memorizing the run's own arithmetic could reach on the held-out set.
+    train_records, heldout_records = records
     ceiling = heldout_coverage(
-        support_trajectories(read_rows(train), k, config.samples_per_question, seed), read_rows(heldout)
+        support_trajectories(train_records, k, config.samples_per_question, seed), heldout_records
     )
     model_dir = run_dir / "model"
     _run(
@@ -101,30 +111,20 @@ def run_one(
          *config.extra_train_args],
         run_dir / "train.log",
     )  # fmt: skip
-    common = ["--model_name_or_path", str(model_dir), "--benchmarks", str(heldout),
-              "--max_new_tokens", str(config.max_new_tokens), "--seed", str(seed), "--dtype", config.eval_dtype]  # fmt: skip
-    _run(
-        "raml_recipes.scripts.evaluate",
-        [
-            *common,
-            "--num_samples",
-            "1",
-            "--ks",
-            "1",
-            "--temperature",
-            "0",
-            "--output_dir",
-            str(run_dir / "greedy"),
-        ],
-        run_dir / "evaluate-greedy.log",
-    )
     n = config.num_samples
-    _run(
-        "raml_recipes.scripts.evaluate",
-        [*common, "--num_samples", str(n), "--ks", "1", "--temperature", str(config.temperature),
-         "--output_dir", str(run_dir / "sampled")],
-        run_dir / "evaluate-sampled.log",
-    )  # fmt: skip
+
+    def evaluate(name: str, num_samples: int, temperature: float) -> None:
+        _run(
+            "raml_recipes.scripts.evaluate",
+            ["--model_name_or_path", str(model_dir), "--benchmarks", str(heldout),
+             "--num_samples", str(num_samples), "--ks", "1", "--temperature", str(temperature),
+             "--max_new_tokens", str(config.max_new_tokens), "--seed", str(seed), "--dtype", config.eval_dtype,
+             "--output_dir", str(run_dir / name)],
+            run_dir / f"evaluate-{name}.log",
+        )  # fmt: skip
+
+    evaluate("greedy", 1, 0)
+    evaluate("sampled", n, config.temperature)
     metrics = json.loads((model_dir / "metrics.json").read_text())
     result = {
         "k": k,
@@ -197,12 +197,14 @@ def plot(rows: list[dict], n: int, path: Path) -> Path:
 def run_experiment(config: SupportSizeExperiment, out_dir: Path) -> dict:
     out_dir = Path(out_dir)
     train, heldout = make_data(config, out_dir / "data")
+    records = read_rows(train), read_rows(heldout)
     runs = []
     total = len(config.ks) * len(config.seeds)
     for seed in config.seeds:
         for k in config.ks:
             print(f"[{len(runs) + 1}/{total}] k={k} seed={seed}", flush=True)
-            runs.append(run_one(config, k, seed, train, heldout, out_dir / "runs" / f"k{k}-seed{seed}"))
+            run_dir = out_dir / "runs" / f"k{k}-seed{seed}"
+            runs.append(run_one(config, k, seed, train, heldout, run_dir, records))
     n = config.num_samples
     rows = aggregate(runs, config.ks, n)
     (out_dir / "results.md").write_text(markdown(rows, n))
