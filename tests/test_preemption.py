@@ -27,6 +27,10 @@ def test_auto_resumes_from_the_last_checkpoint_or_starts_fresh(tmp_path):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
     assert resume_checkpoint(args) == str(tmp_path / "checkpoint-12")
+    # A save cut short (model files, no trainer state yet) is passed over for the last complete one.
+    (tmp_path / "checkpoint-16").mkdir()
+    (tmp_path / "checkpoint-16" / "config.json").write_text("{}")
+    assert resume_checkpoint(args) == str(tmp_path / "checkpoint-12")
     args.resume_from_checkpoint = str(tmp_path / "checkpoint-4")  # an explicit path is kept
     assert resume_checkpoint(args) == str(tmp_path / "checkpoint-4")
 

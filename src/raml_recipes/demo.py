@@ -93,7 +93,9 @@ def run_script(module: str, args: list[str], log_path: Path, echo: bool = True) 
     a log and, with `echo`, to this process's stdout as it comes."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", module, *args]
-    with open(log_path, "wb") as log:
+    # Appended, each attempt under its command line: a rerun keeps the log of the attempt it follows.
+    with open(log_path, "ab") as log:
+        log.write(f"\n$ {' '.join(command)}  # {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent_hook()
         )

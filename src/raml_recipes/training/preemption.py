@@ -21,18 +21,38 @@ import time
 from pathlib import Path
 
 from transformers import TrainerCallback
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_utils import sort_checkpoints
 
 PREEMPTED_MARKER = "preempted.json"
 # 128 + SIGTERM, the shell's code for "terminated": the run stopped early, on purpose, resumable.
 PREEMPTED_EXIT_CODE = 143
 
 
+def last_complete_checkpoint(output_dir: str) -> str | None:
+    """The newest checkpoint folder that was written to the end, or None.
+
+    A process that dies while saving (SIGKILL, a crash, a write error) leaves a
+    checkpoint without its trainer state, which `Trainer` writes last; resuming from it fails with
+    "Can't find a valid checkpoint". Such folders are skipped, with a message.
+    """
+    if not os.path.isdir(output_dir):
+        return None
+    for checkpoint in reversed(sort_checkpoints(output_dir)):
+        if os.path.isfile(os.path.join(checkpoint, TRAINER_STATE_NAME)):
+            return checkpoint
+        print(
+            f"Skipping {checkpoint}: incomplete (no {TRAINER_STATE_NAME}; its save was cut short)", flush=True
+        )
+    return None
+
+
 def resume_checkpoint(args) -> str | None:
-    """The checkpoint `args.resume_from_checkpoint` names: `auto` is the last in `output_dir`, or none yet."""
+    """The checkpoint `args.resume_from_checkpoint` names: `auto` is the last complete one in `output_dir`,
+    or none yet."""
     if args.resume_from_checkpoint != "auto":
         return args.resume_from_checkpoint
-    checkpoint = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+    checkpoint = last_complete_checkpoint(args.output_dir)
     if checkpoint is not None and args.process_index == 0:
         print(f"Resuming from {checkpoint}", flush=True)
     return checkpoint
