@@ -2,9 +2,13 @@
 
     # The demo's arithmetic prompts (a small model gets some right, so the reward has variance)
     python data_prep/build_grpo_prompts.py --source arithmetic:256 --output data/grpo/arithmetic.jsonl
-    # MATH train + past AIME problems with integer answers, as in the paper's RL data script
+    # MATH train + past AIME problems with integer answers (signs and separators allowed)
     python data_prep/build_grpo_prompts.py --source math_train aime_1983_2023 --integer-answers \
         --output data/grpo/math_int.jsonl
+    # The paper's RL prompts: the filtered ORZ questions, digits-only answers (data_process_grpo.py);
+    # evaluation problems are removed too (the official script keeps them: add a bare --decontaminate)
+    python data_prep/build_grpo_prompts.py --source jnanliu/orz-math-filtered --integer-answers paper \
+        --output data/grpo/orz_math_filtered.jsonl
 
 Sources: arithmetic:COUNT[:SEED], gsm8k_train, math_train, aime_1983_2023, a benchmark name, or any
 .jsonl/.json/.parquet file, save_to_disk folder or Hub id with problem|question and
@@ -20,7 +24,7 @@ import sys
 from raml_recipes.data.errors import DataError
 from raml_recipes.data.grpo_prompts import build_prompt_set
 from raml_recipes.data.io import write_jsonl
-from raml_recipes.evaluation.benchmarks import BENCHMARKS
+from raml_recipes.evaluation.benchmarks import BENCHMARK_NAMES, BENCHMARKS
 
 # Every evaluation set the project reports on; minerva is read from the shared data when present.
 EVALUATION_SETS = ["math500", "aime24", "aime25", "amc23", "gsm8k", "olympiadbench", "minerva"]
@@ -32,23 +36,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--source", nargs="+", required=True, help="one or more prompt sources (see above)")
     parser.add_argument("--output", required=True, help=".jsonl file to write")
-    parser.add_argument("--integer-answers", action="store_true", help="keep only integer gold answers")
+    parser.add_argument(
+        "--integer-answers", nargs="?", const="any", default=None, choices=["any", "paper"],
+        help="keep only integer gold answers: any (signs, separators; the default) or paper (the official "
+        "data_process_grpo.py filter, str.isdigit: non-negative digits only)",
+    )
     parser.add_argument("--decontaminate", nargs="*", default=EVALUATION_SETS, metavar="BENCHMARK",
                         help=f"evaluation sets whose problems are removed (default: {' '.join(EVALUATION_SETS)}; "
                         "give no names to skip)")  # fmt: skip
     parser.add_argument("--max-prompts", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None, help="shuffle the prompts with this seed")
     args = parser.parse_args(argv)
-    unknown = [name for name in args.decontaminate if name not in BENCHMARKS]
+    unknown = [name for name in args.decontaminate if name not in BENCHMARK_NAMES]
     if unknown:
-        parser.error(f"--decontaminate: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"--decontaminate: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARK_NAMES)}")
     try:
         decontaminate = [
             name for name in args.decontaminate if name != "minerva" or BENCHMARKS[name].path().is_file()
         ]
         rows, report = build_prompt_set(
             args.source,
-            integer_answers_only=args.integer_answers,
+            integer_answers_only=args.integer_answers or False,
             decontaminate=decontaminate,
             max_prompts=args.max_prompts,
             seed=args.seed,

@@ -1,8 +1,9 @@
 """Grade a teacher's rollout file and write the canonical trajectory dataset (correct ones kept).
 
     python data_prep/build_trajectories.py --input rollouts.jsonl --output trajectories.jsonl
+    # the paper's SFT data: its own labels decide which rollouts are correct (data_process_sft.py)
     python data_prep/build_trajectories.py --input jnanliu/orz-math-filtered-distill-14b-rollout \
-        --output data/orz_distill14b_trajectories.jsonl
+        --labels labels --output data/orz_distill14b_trajectories.jsonl
 
 Input: a .jsonl/.json/.parquet file, a `save_to_disk` folder or a Hub dataset id, with one row per
 question and a list of completions, or one row per completion (see raml_recipes.data.rollouts).
@@ -35,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-incorrect", action="store_true", help="keep every completion, with its verdict"
     )
+    parser.add_argument(
+        "--labels", default=None, metavar="FIELD",
+        help="take each completion's verdict from this list of 0/1 flags instead of grading it (the paper's "
+        "rollout sets carry `labels`, and its SFT data script selects by them)",
+    )
     parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
     parser.add_argument("--workers", type=int, default=None, help="grading processes (default: CPU cores)")
     parser.add_argument(
@@ -44,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_grading(workers=args.workers, deadline=args.deadline)
     try:
         rows = iter_source_rows(args.input, split=args.split, config=args.config)
-        records, stats = rollouts_to_trajectories(rows, source=args.input, keep_incorrect=args.keep_incorrect)
+        records, stats = rollouts_to_trajectories(
+            rows, source=args.input, keep_incorrect=args.keep_incorrect, labels_field=args.labels
+        )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -210,3 +210,75 @@ def test_generate_rollouts_is_sharded_and_resumable(tmp_path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert json.loads(converted.stdout.strip().splitlines()[-1])["completions"] == 4
+
+
+def test_a_grpo_model_is_evaluated_with_the_prompt_it_was_trained_with(tmp_path, monkeypatch):
+    """A real GRPO run records its prompt settings; `raml evaluate` on its folder or a checkpoint uses them,
+    unless the recipe sets a prompt ("" = no system message)."""
+    from raml_recipes.cli import main as raml
+    from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
+    from raml_recipes.prompts import GRPO_SYSTEM_PROMPT
+
+    run = tmp_path / "grpo"
+    assert raml(["grpo", "--config", str(ROOT / "recipes/tiny/grpo/config_demo.yaml"), "--output_dir", str(run),
+                 "--max_steps", "1", "--save_strategy", "steps", "--save_steps", "1",
+                 "--prompt_template", "Solve: {problem}"]) == 0  # fmt: skip
+    record = json.loads((run / "raml_run.json").read_text())
+    assert record["prompt"] == {"prompt_template": "Solve: {problem}", "system_prompt": GRPO_SYSTEM_PROMPT,
+                                "chat_template_path": None}  # fmt: skip
+
+    prompts_seen = []
+    original = runner.make_generator
+
+    def recording(config, tokenizer):
+        generator = original(config, tokenizer)
+        generate = generator.generate
+
+        def generate_and_record(requests, progress=None):
+            prompts_seen.extend(prompt for prompt, _ in requests)
+            return generate(requests, progress)
+
+        generator.generate = generate_and_record
+        return generator
+
+    monkeypatch.setattr(runner, "make_generator", recording)
+    for model in (run, run / "checkpoint-1"):
+        prompts_seen.clear()
+        summary = runner.evaluate(eval_config(tmp_path / model.name, model_name_or_path=str(model),
+                                              benchmarks=["aime24"], max_questions=1, num_samples=1, ks=[1]))  # fmt: skip
+        assert summary["prompt_sources"] == {"prompt_template": "run record", "system_prompt": "run record"}
+        assert summary["settings"]["system_prompt"] == GRPO_SYSTEM_PROMPT
+        (prompt,) = prompts_seen
+        assert GRPO_SYSTEM_PROMPT in prompt and "Solve: " + load_benchmark("aime24", 1)[0]["problem"] in prompt
+    # The recipe's own prompt wins; "" removes the system message; a model without a record gets the default.
+    prompts_seen.clear()
+    summary = runner.evaluate(eval_config(tmp_path / "told", model_name_or_path=str(run), benchmarks=["aime24"],
+                                          max_questions=1, num_samples=1, ks=[1], system_prompt=""))  # fmt: skip
+    assert summary["prompt_sources"] == {"prompt_template": "run record", "system_prompt": "recipe"}
+    assert summary["settings"]["system_prompt"] is None and GRPO_SYSTEM_PROMPT not in prompts_seen[0]
+    summary = runner.evaluate(eval_config(tmp_path / "base", benchmarks=["aime24"], max_questions=1, num_samples=1,
+                                          ks=[1]))  # fmt: skip
+    assert summary["prompt_sources"] == {"prompt_template": "default", "system_prompt": "default"}
+    assert summary["settings"]["prompt_template"] == PAPER_SFT_PROMPT
+
+
+def test_each_benchmark_gets_its_own_token_budget(tmp_path, counted_generation, monkeypatch):
+    budgets = []
+    original = runner.make_generator
+
+    def recording(config, tokenizer):
+        generator = original(config, tokenizer)
+        generate = generator.generate
+        generator.generate = lambda requests, progress=None: (budgets.append(generator.decoding.max_new_tokens),
+                                                              generate(requests, progress))[1]  # fmt: skip
+        return generator
+
+    monkeypatch.setattr(runner, "make_generator", recording)
+    summary = runner.evaluate(eval_config(tmp_path, benchmarks=["gsm8k", "aime24"], max_questions=2, num_samples=1,
+                                          ks=[1], max_new_tokens=6, max_new_tokens_by_benchmark='{"aime24": 3}'))  # fmt: skip
+    assert budgets == [6, 3]  # one call per benchmark, never a mixed chunk
+    rows = [json.loads(line) for line in (tmp_path / "eval" / "samples.jsonl").read_text().splitlines()]
+    assert max(r["num_tokens"] for r in rows if r["benchmark"] == "aime24") <= 3
+    assert summary["settings"]["max_new_tokens_by_benchmark"] == {"aime24": 3}
+    with pytest.raises(ValueError, match="names math500, which benchmarks does not list"):
+        eval_config(tmp_path, max_new_tokens_by_benchmark={"math500": 10})

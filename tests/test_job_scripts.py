@@ -92,3 +92,18 @@ def test_the_job_stops_when_the_server_never_answers():
     result = wait_for_server(f"http://127.0.0.1:{free_port()}/health", 2, "sleep 30")
     assert result.returncode == 1
     assert "no answer from" in result.stderr and "after 2s" in result.stderr
+
+
+def test_processes_turn_a_global_batch_into_the_accumulation_steps_of_that_launch():
+    """train.slurm reads the recipe for the processes it will launch: 16 per step on 2, 4 or 8 processes."""
+    argv = ["--config", "recipes/tiny/sft/config_demo.yaml", "--global_batch_size", "16",
+            "--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1"]  # fmt: skip
+    for processes, steps in ((2, 4), (4, 2), (8, 1)):
+        result = job_settings("sft", "--processes", str(processes), *argv)
+        assert result.returncode == 0, result.stderr
+        assert f"gradient_accumulation_steps={steps}" in result.stdout.splitlines()
+    result = job_settings("sft", "--processes", "3", *argv)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "global_batch_size 16 cannot be met exactly: per_device_train_batch_size 2 x 3 processes" in result.stderr
+    assert "a launch on 2 or 4 processes" in result.stderr
+    assert job_settings("sft", "--processes", "0", *argv).returncode == 2

@@ -19,7 +19,12 @@ from raml_recipes.analysis.confidence import (
     slope,
 )
 from raml_recipes.analysis.early_stop import _box_content, forced_answer_accuracy
-from raml_recipes.analysis.reflection import reflection_positions, reflection_stats, relative_changes
+from raml_recipes.analysis.reflection import (
+    paper_reflection_stats,
+    reflection_positions,
+    reflection_stats,
+    relative_changes,
+)
 from raml_recipes.analysis.trajectories import gsm8k_probe_trajectories, perturb, states_number, thought_of
 from raml_recipes.data.sft_format import render_prompt_text
 
@@ -91,6 +96,35 @@ def test_reflection_statistics_on_a_hand_made_sequence():
         reflection_stats([(nll[:-1], tokens)])
 
 
+def test_paper_reflection_definition_on_hand_made_ids():
+    """The official notebook's statistic: token-id words, the change over the word plus one token,
+    measured from the NLL before the word; zero denominators skipped; the curve's tail dropped."""
+    ids = [10, 11, 5, 12, 6, 7, 13, 14]  # 5 = "Wait"; 6, 7 = "Altern" + "atively"; 15 = "wait"
+    nll = [2.0, 2.0, 2.0, 1.5, 1.0, 1.0, 1.0, 4.0, 4.0]  # prefixes 0..8
+    words = {"Wait": [5], "Alternatively": [6, 7], "However": [9], "wait": [15]}
+    stats = paper_reflection_stats([(nll, ids, 0)], words)
+    # Every token's one-step change: 0, 0, 0.25, 1/3, 0, 0, 3, 0.
+    assert stats["tokens"] == 8
+    assert stats["average_relative_change"] == pytest.approx((0.25 + 1 / 3 + 3) / 8)
+    # "Wait" (starts at token 2): |L_4 - L_2| / L_2 = |1 - 2| / 2, not its own step |1.5 - 2| / 2.
+    assert stats["words"]["Wait"]["count"] == 1
+    assert stats["words"]["Wait"]["mean_relative_change"] == pytest.approx(0.5)
+    # "Alternatively" (two tokens from token 4): |L_7 - L_4| / L_4 = |4 - 1| / 1; its first token moves nothing.
+    assert stats["words"]["Alternatively"]["mean_relative_change"] == pytest.approx(3.0)
+    assert stats["words"]["Alternatively"]["ratio_to_average"] == pytest.approx(3.0 / ((0.25 + 1 / 3 + 3) / 8))
+    assert stats["words"]["However"]["count"] == 0 and stats["words"]["wait"]["count"] == 0  # case-sensitive
+    # The notebook drops len(marker + answer) points from the end: "Alternatively" then has no point after it.
+    tail = paper_reflection_stats([(nll, ids, 2)], words)
+    assert tail["tokens"] == 6 and tail["average_relative_change"] == pytest.approx((0.25 + 1 / 3) / 6)
+    assert tail["words"]["Alternatively"]["count"] == 0 and tail["words"]["Wait"]["count"] == 1
+    # A zero NLL before a token leaves that position out (the notebook's `continue`).
+    zero = paper_reflection_stats([([1.0, 0.0, 2.0, 2.0], [5, 5, 8], 0)], {"Wait": [5]})
+    assert zero["tokens"] == 2 and zero["words"]["Wait"]["count"] == 1
+    assert zero["words"]["Wait"]["mean_relative_change"] == pytest.approx(1.0)  # |L_2 - L_0| / L_0 = 1
+    with pytest.raises(ValueError, match="need an NLL curve of 9 points"):
+        paper_reflection_stats([(nll[:-1], ids, 0)], words)
+
+
 def test_gsm8k_probe_trajectories_pair_a_solution_with_a_perturbed_copy():
     items = gsm8k_probe_trajectories(max_questions=30)
     assert len(items) == 60
@@ -124,6 +158,50 @@ def test_forced_early_stopping(tiny_model, tiny_tokenizer):
     assert _box_content("72} and more}") == "72" and _box_content("\\frac{1}{2}}.") == "\\frac{1}{2}"
 
 
+QWEN3_LIKE_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+def test_no_thinking_point_uses_the_template_switch_or_the_delimiter(tiny_model, tiny_tokenizer, monkeypatch):
+    """Without a thinking switch, the paper's delimiter follows an opened <think>; with one (Qwen3-style),
+    the prompt rendered with enable_thinking=False is answered in full."""
+    import copy
+
+    from raml_recipes.analysis import early_stop
+    from raml_recipes.data.sft_format import has_thinking_switch
+
+    contexts = []
+    original = early_stop.TransformersGenerator.generate
+
+    def spy(self, requests, progress=None):  # records what the model is asked to continue
+        contexts.extend(prompt for prompt, _ in requests)
+        return original(self, requests, progress)
+
+    monkeypatch.setattr(early_stop.TransformersGenerator, "generate", spy)
+    items = [{"thought": "2 + 2 = 4.", "answer": "4"}]
+    plain = render_prompt_text(tiny_tokenizer, "What is 2+2?")
+    assert not has_thinking_switch(tiny_tokenizer)
+    result = forced_answer_accuracy(tiny_model, tiny_tokenizer, items, [plain], fractions=[1.0], answer_tokens=2)
+    assert result["no_thinking_mode"] == "delimiter"
+    assert contexts[-1] == plain + "<think>\n" + "Therefore, after all this, I believe the answer is"
+
+    switch = copy.deepcopy(tiny_tokenizer)
+    switch.chat_template = QWEN3_LIKE_TEMPLATE
+    assert has_thinking_switch(switch)
+    off = render_prompt_text(switch, "What is 2+2?", enable_thinking=False)
+    assert off.endswith("<think>\n\n</think>\n\n")
+    contexts.clear()
+    result = forced_answer_accuracy(
+        tiny_model, switch, items, [render_prompt_text(switch, "What is 2+2?")], fractions=[1.0],
+        answer_tokens=2, no_thinking_prompts=[off], no_thinking_tokens=3,
+    )  # fmt: skip
+    assert result["no_thinking_mode"] == "enable_thinking=False" and result["no_thinking"] in (0.0, 1.0)
+    assert contexts[-1] == off and not any("I believe the answer is" in c for c in contexts)
+
+
 @pytest.mark.parametrize("probe", ["confidence", "reflection", "early_stop"])
 def test_probe_cli_writes_json_and_figures(tmp_path, probe):
     out = tmp_path / probe
@@ -139,7 +217,9 @@ def test_probe_cli_writes_json_and_figures(tmp_path, probe):
         assert result["correct"]["trajectories"] == 2 and result["incorrect"]["trajectories"] == 2
         assert all(len(c["nll"]) == c["thought_tokens"] + 1 for c in result["curves"])
     elif probe == "reflection":
-        assert result["tokens"] == 4 * 60 and "wait" in result["words"]
+        # The paper's definition by default: its word list, and fewer points than tokens (the tail dropped).
+        assert result["definition"] == "paper" and set(result["words"]) >= {"Wait", "wait", "Alternatively"}
+        assert 0 < result["tokens"] < 4 * 60
         assert (out / "reflection.md").read_text().startswith("| token |")
     else:
         assert result["trajectories"] == 2 and set(result["by_fraction"]) == {"0.0", "0.5", "1.0"}

@@ -174,3 +174,24 @@ def test_gsm8k_row_without_final_answer_is_named():
         match=r"g\.jsonl, row 4, field 'answer': expected a GSM8K solution ending in '#### <answer>'",
     ):
         gsm8k_record({"question": "q", "answer": "no final line"}, index=3, split="train", source="g.jsonl")
+
+
+def test_stored_labels_select_the_rollouts_instead_of_grading():
+    """The paper's rollout sets carry `labels`; its SFT script keeps the rollouts they mark, whatever a
+    grader would say (here a label contradicts the text on purpose)."""
+    rows = [
+        (1, {"problem": "2+2?", "answer": "4", "generations": ["\\boxed{4}", "\\boxed{5}", "\\boxed{4}!"],
+             "labels": [1, 1, 0]}),
+        (2, {"problem": "3+3?", "answer": "6", "generations": ["\\boxed{6}"], "labels": [0]}),
+    ]  # fmt: skip
+    graded = []
+    records, stats = rollouts_to_trajectories(
+        rows, source="mem", labels_field="labels", grader=lambda pairs: graded.append(pairs) or []
+    )
+    assert graded == []  # the labels replace the grader
+    assert [r["trajectories"] for r in records] == [["\\boxed{4}", "\\boxed{5}"]]
+    assert "labels" not in records[0] and records[0]["correct"] == [True, True]
+    assert stats.correct == 2 and stats.questions_without_correct == 1
+    bad = [(1, {"problem": "2+2?", "answer": "4", "generations": ["a", "b"], "labels": [1]})]
+    with pytest.raises(DataError, match=r"mem, row 1, field 'labels': expected a list of 2 labels \(0/1\)"):
+        rollouts_to_trajectories(bad, source="mem", labels_field="labels")

@@ -183,3 +183,30 @@ def test_raml_summarize_cli_runs_the_tiny_recipe(tmp_path, tiny_model_dir):
                  "--output_dir", str(tmp_path / "cli")])  # fmt: skip
     assert code == 0
     assert len(load_trajectories(str(tmp_path / "cli" / "trajectories.jsonl"))) == 3
+
+
+def test_all_trajectories_summarized_report_both_accuracies_and_keep_the_source_verdicts(tmp_path, tiny_model_dir):
+    """only_correct: false summarizes the wrong trajectories too (the paper's Avg@16 reads all of them);
+    summary.json puts the long trajectories' accuracy beside the compressed ones', and the dataset keeps
+    each source's verdict so that SFT on it drops the wrong ones."""
+    from raml_recipes.data.io import write_jsonl
+
+    records = [dict(r) for r in load_trajectories(str(GSM8K_TRAJECTORIES), max_questions=4)]
+    for record in records:
+        record["correct"] = [True, False, True]  # the middle rendering marked wrong (a stand-in verdict)
+    data = tmp_path / "flagged.jsonl"
+    write_jsonl(data, records)
+    summary = runner.summarize(config(tmp_path, tiny_model_dir, dataset_name=str(data), only_correct=False))
+    judged = summary["trajectories_kept"] + summary["trajectories_rejected"]
+    assert judged == 12 and summary["only_correct"] is False
+    assert summary["accuracy_long"] == round(8 / 12, 4)
+    assert summary["accuracy_compressed"] == summary["preserved"] == round(summary["trajectories_kept"] / 12, 4)
+    rows = {(r["id"], r["trajectory_index"]): r for r in all_rows(tmp_path / "out")}
+    written = load_trajectories(str(tmp_path / "out" / "trajectories.jsonl"))
+    assert False in [c for flags in written["correct"] for c in flags]
+    for record in written:
+        for text, correct in zip(record["trajectories"], record["correct"], strict=True):
+            sources = [j for j in range(3) if rows[(record["id"], j)]["text"] == text]
+            assert correct == any(j != 1 for j in sources)  # wrong only when it came from the wrong rendering
+    only = runner.summarize(config(tmp_path / "only", tiny_model_dir, dataset_name=str(data)))
+    assert only["trajectories_kept"] + only["trajectories_rejected"] == 8 and only["accuracy_long"] == 1.0

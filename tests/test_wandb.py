@@ -199,7 +199,7 @@ def test_gpu_recipes_log_to_the_raml_recipes_project():
     recipes = sorted((ROOT / "recipes" / "Qwen2.5-7B").glob("sft/*.yaml")) + sorted(
         (ROOT / "recipes" / "Qwen2.5-7B").glob("grpo/*.yaml")
     )
-    assert len(recipes) == 6
+    assert len(recipes) == 7  # SFT: k = 1, 8, 32, the 72B data, the summaries student; GRPO: zero, cold start
     for path in recipes:
         settings = yaml.safe_load(path.read_text())
         assert settings["report_to"] == "wandb", path

@@ -28,6 +28,7 @@ COMMANDS = {
         "long vs compressed students: accuracy against generated tokens",
     ),
     "evaluate": ("raml_recipes.scripts.evaluate", "sample and score a model on math benchmarks"),
+    "rollouts": ("raml_recipes.scripts.rollouts", "sample n rollouts per question from a teacher (sharded)"),
     "grade": ("raml_recipes.scripts.grade", "grade a file of completions against gold answers"),
     "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),
     "publish": (

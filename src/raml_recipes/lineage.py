@@ -23,8 +23,11 @@ CHECKPOINT_DIR = re.compile(r"^checkpoint-\d+$")
 
 _CORE_KEYS = (
     "stage", "recipe_path", "recipe_yaml", "overrides", "model_name_or_path", "dataset_name",
-    "support_size", "raml_recipes_version", "created", "parent",
+    "support_size", "prompt", "raml_recipes_version", "created", "parent",
 )  # fmt: skip
+# The prompt settings a run trained with, as the run saw them (defaults and overrides applied): an
+# evaluation of the model uses them unless its recipe says otherwise.
+PROMPT_KEYS = ("prompt_template", "system_prompt", "chat_template_path")
 
 
 def find_run_record(model_dir: str | Path) -> Path | None:
@@ -59,7 +62,7 @@ def _overrides(argv: list[str]) -> list[str]:
     return kept
 
 
-def _parent_record(model_name_or_path: str) -> dict | None:
+def _record_of(model_name_or_path: str) -> dict | None:
     # Only a local folder can have a record; a Hub id or `embedded:` name starts a lineage.
     try:
         candidate = Path(model_name_or_path)
@@ -80,6 +83,7 @@ def write_run_record(
     model_name_or_path: str,
     dataset_name: str,
     support_size: int | None,
+    prompt: dict | None = None,
     extra: dict | None = None,
 ) -> Path:
     """Write `<output_dir>/raml_run.json` (atomically) and return its path.
@@ -102,12 +106,19 @@ def write_run_record(
         "model_name_or_path": str(model_name_or_path),
         "dataset_name": dataset_name,
         "support_size": support_size,
+        "prompt": prompt,
         "raml_recipes_version": _version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **extra,
-        "parent": _parent_record(str(model_name_or_path)),
+        "parent": _record_of(str(model_name_or_path)),
     }
     return write_json(Path(output_dir) / RUN_RECORD, record)
+
+
+def recorded_prompt(model_name_or_path: str) -> dict | None:
+    """The prompt settings (PROMPT_KEYS) the model's run trained with, or None (no record, or an older one)."""
+    record = _record_of(str(model_name_or_path))
+    return None if record is None else record.get("prompt")
 
 
 def read_lineage(model_dir: str | Path) -> list[dict]:
@@ -161,4 +172,5 @@ def record_training_run(stage: str, argv: list[str], script_args, training_args,
         model_name_or_path=model_args.model_name_or_path,
         dataset_name=script_args.dataset_name,
         support_size=getattr(training_args, "support_size", None),
+        prompt={key: getattr(script_args, key, None) for key in PROMPT_KEYS},
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FINAL_ANSWER_MARKER = "\n\n**Final Answer**\n\\boxed{"
+from ..prompts import FINAL_ANSWER_MARKER
 
 
 @dataclass

@@ -13,12 +13,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..data.io import write_json
-from ..data.sft_format import PAPER_SFT_PROMPT, render_prompt_text
+from ..data.sft_format import PAPER_SFT_PROMPT, has_thinking_switch, render_prompt_text
 from ..models.loading import DTYPES, load_causal_lm, load_tokenizer
 from ..plotting import figure, line_plot
-from .confidence import answer_nll_curve, binned, ema, encode_probe, slope
+from .confidence import FINAL_ANSWER_MARKER, answer_nll_curve, binned, ema, encode_probe, slope
 from .early_stop import DEFAULT_FRACTIONS, forced_answer_accuracy
-from .reflection import REFLECTION_WORDS, reflection_stats
+from .reflection import DEFINITIONS, default_words, paper_reflection_stats, reflection_stats
 from .trajectories import probe_trajectories
 
 PROBES = ("confidence", "reflection", "early_stop")
@@ -41,7 +41,17 @@ class ProbeConfig:
     ema_alpha: float = field(
         default=0.01, metadata={"help": "EMA smoothing of the drawn curves (the paper: 0.01)."}
     )
-    reflection_words: list[str] = field(default_factory=lambda: list(REFLECTION_WORDS))
+    definition: str = field(
+        default="paper",
+        metadata={
+            "help": "Reflection probe: paper (the official notebook's token-id matching and word-plus-one-token "
+            "change) or text (words found in the text, the first token's change).",
+            "choices": list(DEFINITIONS),
+        },
+    )
+    reflection_words: list[str] | None = field(
+        default=None, metadata={"help": "Reflection words (default: the definition's own list)."}
+    )
     fractions: list[float] = field(default_factory=lambda: list(DEFAULT_FRACTIONS))
     budgets: list[int] = field(default_factory=list, metadata={"help": "Token budgets for early stopping."})
     prompt_template: str = field(default=PAPER_SFT_PROMPT)
@@ -56,6 +66,10 @@ class ProbeConfig:
             raise ValueError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
         if self.stride < 1 or self.chunk < 1:
             raise ValueError("stride and chunk must be positive")
+        if self.definition not in DEFINITIONS:
+            raise ValueError(f"definition must be one of {', '.join(DEFINITIONS)}, got {self.definition!r}")
+        if self.reflection_words is None:
+            self.reflection_words = list(default_words(self.definition))
 
 
 def _confidence_curves(model, tokenizer, items, prompts, config: ProbeConfig, stride: int) -> list[dict]:
@@ -73,8 +87,11 @@ def _confidence_curves(model, tokenizer, items, prompts, config: ProbeConfig, st
         curves.append({
             "id": item["id"], "correct": item["correct"], "thought_tokens": len(probe.thought),
             "positions": positions, "nll": nll, "slope": slope(nll), "start": nll[0], "end": nll[-1],
-            # Token texts only where the reflection probe needs them.
+            # Token texts and ids only where the reflection probe needs them; `tail` is what the official
+            # notebook drops from the curve's end: len(marker + answer), tokenized together.
             "tokens": [tokenizer.decode([t]) for t in probe.thought] if config.probe == "reflection" else None,
+            "ids": list(probe.thought) if config.probe == "reflection" else None,
+            "tail": len(tokenizer(FINAL_ANSWER_MARKER + item["answer"], add_special_tokens=False)["input_ids"]),
         })  # fmt: skip
     return curves
 
@@ -144,9 +161,15 @@ def run_probe(config: ProbeConfig) -> dict:
 
     if config.probe == "early_stop":
         correct = [(i, p) for i, p in zip(items, prompts, strict=True) if i["correct"]]
+        no_thinking = None
+        if has_thinking_switch(tokenizer):
+            no_thinking = [
+                render_prompt_text(tokenizer, i["problem"], config.prompt_template, config.system_prompt, False)
+                for i, _ in correct
+            ]
         result = {**meta, **forced_answer_accuracy(
             model, tokenizer, [i for i, _ in correct], [p for _, p in correct], config.fractions, config.budgets,
-            config.batch_size,
+            config.batch_size, no_thinking_prompts=no_thinking,
         )}  # fmt: skip
         write_json(output_dir / "early_stop.json", result)
         series = {
@@ -166,10 +189,12 @@ def run_probe(config: ProbeConfig) -> dict:
     stride = 1 if config.probe == "reflection" else config.stride
     curves = _confidence_curves(model, tokenizer, items, prompts, config, stride)
     if config.probe == "reflection":
-        stats = {
-            **meta,
-            **reflection_stats([(c["nll"], c["tokens"]) for c in curves], config.reflection_words),
-        }
+        if config.definition == "paper":
+            word_ids = {w: tokenizer(w, add_special_tokens=False)["input_ids"] for w in config.reflection_words}
+            computed = paper_reflection_stats([(c["nll"], c["ids"], c["tail"]) for c in curves], word_ids)
+        else:
+            computed = reflection_stats([(c["nll"], c["tokens"]) for c in curves], config.reflection_words)
+        stats = {**meta, "definition": config.definition, **computed}
         write_json(output_dir / "reflection.json", stats)
         reflection_figure(stats, output_dir / "reflection.png")
         rows = [
@@ -191,7 +216,7 @@ def run_probe(config: ProbeConfig) -> dict:
     }
     write_json(
         output_dir / "confidence.json",
-        {**summary, "curves": [{k: v for k, v in c.items() if k != "tokens"} for c in curves]},
+        {**summary, "curves": [{k: v for k, v in c.items() if k not in ("tokens", "ids", "tail")} for c in curves]},
     )
     confidence_figure(curves, output_dir / "confidence.png", config.ema_alpha)
     return summary

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..evaluation.benchmarks import BENCHMARKS, load_benchmark, question_from_row
+from ..evaluation.benchmarks import BENCHMARK_NAMES, load_benchmark, question_from_row
 from ..paths import shared_data, shipped_data
 from .errors import DataError
 from .loaders import iter_source_rows
@@ -43,9 +43,19 @@ def normalise_problem(text: str) -> str:
 
 
 def is_integer_answer(answer: str) -> bool:
-    """True for answers like `42`, `-7`, `1,000`, `$12$`: the paper's filter for RL prompts."""
+    """True for answers like `42`, `-7`, `1,000`, `$12$`: integer golds, however they are written."""
     text = answer.strip().strip("$").strip().replace(",", "")
     return bool(_INTEGER.match(text))
+
+
+def is_digit_answer(answer: str) -> bool:
+    """The official GRPO data script's filter, exactly: `str.isdigit(answer)` (`42`, not `-7` or `1,000`)."""
+    return answer.isdigit()
+
+
+# What `--integer-answers` keeps: `paper` = the official data_process_grpo.py filter (digits only),
+# `any` = any integer however written (signs, thousands separators, $...$).
+ANSWER_FILTERS = {"paper": is_digit_answer, "any": is_integer_answer}
 
 
 def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
@@ -77,7 +87,7 @@ def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
 
 
 def load_prompt_source(spec: str, split: str = "train") -> list[dict]:
-    """Rows of one source: `arithmetic:N[:seed]`, a name in TRAINING_SOURCES or BENCHMARKS, or a file/Hub id."""
+    """Rows of one source: `arithmetic:N[:seed]`, a name in TRAINING_SOURCES or BENCHMARK_NAMES, or a file/Hub id."""
     if spec.startswith(ARITHMETIC):
         _, _, rest = spec.partition(":")
         count, _, seed = rest.partition(":")
@@ -93,7 +103,7 @@ def load_prompt_source(spec: str, split: str = "train") -> list[dict]:
                 f"source {spec!r} reads {path}, which is missing (set RAML_SHARED_DATA)", source=spec
             )
         items = _items(str(path), split, id_prefix=f"{spec}-")
-    elif spec in BENCHMARKS:
+    elif spec in BENCHMARK_NAMES:
         items = [{**item, "answer": item["answers"][0]} for item in load_benchmark(spec)]
     else:
         items = _items(spec, split)
@@ -148,16 +158,21 @@ def evaluation_problems(benchmarks: Iterable[str]) -> dict[str, str]:
 def build_prompt_set(
     sources: Sequence[str],
     *,
-    integer_answers_only: bool = False,
+    integer_answers_only: bool | str = False,
     decontaminate: Sequence[str] = (),
     max_prompts: int | None = None,
     seed: int | None = None,
 ) -> tuple[list[dict], PromptSetReport]:
     """Prompt rows from `sources`: deduplicated, optionally integer-answer only, minus evaluation problems.
 
+    `integer_answers_only`: False, or a key of ANSWER_FILTERS (True means "any").
+
     `seed` shuffles the result (before `max_prompts`); None keeps the sources' order.
     """
     report = PromptSetReport()
+    if integer_answers_only is True:
+        integer_answers_only = "any"
+    keeps_answer = ANSWER_FILTERS[integer_answers_only] if integer_answers_only else None
     contaminated = evaluation_problems(decontaminate)
     rows, seen = [], set()
     for spec in sources:
@@ -170,7 +185,7 @@ def build_prompt_set(
                 report.dropped["duplicate"] += 1
             elif key in contaminated:
                 report.dropped[f"in {contaminated[key]}"] += 1
-            elif integer_answers_only and not is_integer_answer(row["answer"]):
+            elif keeps_answer is not None and not keeps_answer(row["answer"]):
                 report.dropped["not an integer answer"] += 1
             else:
                 seen.add(key)

@@ -10,7 +10,7 @@ from .io import ROW_FORMATS, iter_rows
 from .schema import validate_records
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or Path(name).suffix.lower() in ROW_FORMATS or Path(name).exists()
 
 
@@ -22,7 +22,7 @@ def iter_source_rows(
     if path.is_file():
         yield from iter_rows(path)
         return
-    if _looks_like_path(name_or_path) and not path.exists():
+    if looks_like_path(name_or_path) and not path.exists():
         # Fail here: a missing local path would otherwise be tried as a Hub id (slow, and a confusing error).
         raise DataError("no such file or folder", source=name_or_path)
     import datasets

@@ -128,12 +128,29 @@ def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict
     return questions
 
 
+def _labels_grader(questions: list[dict], field: str, source: str):
+    """A grader that returns each question's stored labels as verdicts (checked: one 0/1 per completion)."""
+    verdicts = []
+    for entry in questions:
+        labels = entry["fields"].get(field)
+        if not isinstance(labels, list) or len(labels) != len(entry["completions"]) or not all(
+            label in (0, 1) for label in labels  # True/False compare equal to 1/0
+        ):
+            raise DataError(
+                f"expected a list of {len(entry['completions'])} labels (0/1), one per completion, got {labels!r:.80}",
+                source=source, row=entry["row"], field=field,
+            )  # fmt: skip
+        verdicts.extend(Verdict(bool(label), "correct" if label else "incorrect") for label in labels)
+    return lambda pairs: verdicts
+
+
 def rollouts_to_trajectories(
     rows: Iterable[tuple[int, dict]],
     *,
     source: str,
     keep_incorrect: bool = False,
     grader: Callable[[list[tuple[str, str]]], list[Verdict]] | None = None,
+    labels_field: str | None = None,
 ) -> tuple[list[dict], RolloutStats]:
     """Grade every completion and return canonical records plus counts.
 
@@ -141,6 +158,8 @@ def rollouts_to_trajectories(
     none are dropped; otherwise every completion is kept with its verdict in `correct`. Questions
     whose gold answer cannot be parsed are dropped and counted: their completions cannot be judged.
     `grader` grades a list of (gold, completion) pairs (default: the bounded, parallel `grade_many`).
+    `labels_field` takes the verdicts from a list of 0/1 flags beside the completions instead of
+    grading them (the paper's rollout sets carry `labels`, which its SFT data script selects by).
     """
     stats = RolloutStats()
     rows = list(rows)
@@ -148,6 +167,8 @@ def rollouts_to_trajectories(
     questions = list(_group_rows(rows, source).values())
     stats.questions = len(questions)
     pairs = [(entry["answer"], text) for entry in questions for text in entry["completions"]]
+    if labels_field is not None:
+        grader = _labels_grader(questions, labels_field, source)
     if grader is None:
         with tqdm(
             total=len(pairs), desc="Grading rollouts", unit="completion", disable=len(pairs) < 200
@@ -172,7 +193,7 @@ def rollouts_to_trajectories(
         kept = [(t, f) for t, f in zip(entry["completions"], flags, strict=True) if f or keep_incorrect]
         records.append(
             {
-                **entry["fields"],
+                **{k: v for k, v in entry["fields"].items() if k != labels_field},  # labels: now `correct`
                 "id": entry["id"],
                 "problem": entry["problem"],
                 "answer": entry["answer"],

@@ -2,23 +2,33 @@
 
 Named benchmarks read the copies in `data/` (MATH-500, AIME24, AIME25, AMC23, GSM8K test,
 OlympiadBench); Minerva's problems are CC BY-NC-SA and not shipped: it is read from the shared data
-folder (`$RAML_SHARED_DATA`, default `../shared/data` beside the checkout). Anything else is a
-file, a `save_to_disk` folder or a Hub dataset id, with the question in `problem` | `question` and
-the gold in `answer` | `gold` | `final_answer` | `solution` (a worked solution: its last `\\boxed{}`).
-A question with several acceptable answers is correct when any of them matches.
+folder (`$RAML_SHARED_DATA`, default `../shared/data` beside the checkout). Two of the paper's
+benchmarks are read from the Hub at run time, as the official evaluation config reads them, because
+both are gated there and none of their rows may be shipped: `livemathbench_hard` (LiveMathBench
+v202412, hard split, Chinese and English, CC BY 4.0) and `gpqa_diamond` (GPQA Diamond, CC BY 4.0, whose
+authors ask that its questions not be published in plain text). Anything else is a file, a
+`save_to_disk` folder or a Hub dataset id, with the question in `problem` | `question` and the gold in
+`answer` | `gold` | `final_answer` | `solution` (a worked solution: its last `\\boxed{}`). A question
+with several acceptable answers is correct when any of them matches.
+
+An item's `problem` is the text that fills a prompt template's `{problem}`: the bare question, except
+where the official config gives the benchmark a user turn of its own (LiveMathBench's wrapped question,
+GPQA's multiple-choice prompt). Multiple-choice items carry `grader: "choice"`, graded as letters.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.errors import DataError
 from ..data.io import iter_rows
-from ..data.loaders import iter_source_rows
+from ..data.loaders import iter_source_rows, looks_like_path
 from ..paths import shared_data, shipped_data
+from ..prompts import GPQA_USER_PROMPT, LIVEMATHBENCH_PROMPTS
 from ..rewards.grading import last_boxed
 
 _E_NOTATION = re.compile(r"^(-?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
@@ -79,6 +89,103 @@ BENCHMARKS: dict[str, Benchmark] = {
     ]
 }  # fmt: skip
 
+
+def livemathbench_items(language: str, rows: Iterable[tuple[int, dict]], source: str) -> list[dict]:
+    """LiveMathBench rows as items: the question wrapped as OpenCompass's `LiveMathBenchDataset(cot=True)`
+    wraps it (its `prompt` column, the official config's user turn)."""
+    items = []
+    for number, row in rows:
+        question, answers = row.get("question"), _golds(row.get("answer"))
+        if not isinstance(question, str) or not question.strip():
+            raise DataError("no question", source=source, row=number, field="question")
+        if not answers:
+            raise DataError("no gold answer", source=source, row=number, field="answer")
+        items.append({
+            "id": f"livemathbench-hard-{language}-{number - 1}",
+            "problem": LIVEMATHBENCH_PROMPTS[language].replace("{question}", question),
+            "answers": answers,
+        })  # fmt: skip
+    return items
+
+
+GPQA_OPTION_FIELDS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
+# OpenCompass's GPQADataset: the n-th question (from 1) shows the options in the order
+# _GPQA_ROTATIONS[n % 4], letters standing for [correct, incorrect 1, incorrect 2, incorrect 3].
+_GPQA_ROTATIONS = ("ABCD", "BCDA", "CDAB", "DABC")
+
+
+def gpqa_items(rows: Iterable[tuple[int, dict]], source: str) -> list[dict]:
+    """GPQA rows (the CSV's columns) as multiple-choice items, options placed and lettered as
+    OpenCompass's GPQADataset does, in the official config's user prompt; the gold is a letter."""
+    items = []
+    for count, (number, row) in enumerate(rows, start=1):
+        for name in ("Question", *GPQA_OPTION_FIELDS):
+            if not isinstance(row.get(name), str) or not row[name].strip():
+                raise DataError("expected a non-empty string", source=source, row=number, field=name)
+        options = [row[name] for name in GPQA_OPTION_FIELDS]
+        rotation = _GPQA_ROTATIONS[count % 4]
+        shown = [options[ord(letter) - ord("A")] for letter in rotation]
+        gold = "ABCD"[shown.index(options[0])]  # the first option equal to the correct one, as OpenCompass
+        problem = GPQA_USER_PROMPT.replace("{question}", row["Question"])
+        for letter, text in zip("abcd", shown, strict=True):
+            problem = problem.replace("{" + letter + "}", text)
+        items.append({
+            "id": str(row.get("Record ID") or f"gpqa-diamond-{number - 1}"),
+            "problem": problem, "answers": [gold], "grader": "choice",
+        })  # fmt: skip
+    return items
+
+
+@dataclass(frozen=True)
+class HubBenchmark:
+    """A benchmark read from the Hub at run time: `subsets` are (dataset config, tag) pairs."""
+
+    name: str
+    hub_dataset: str
+    subsets: tuple[tuple[str | None, str], ...]
+    split: str
+    to_items: Callable[[str, Iterable[tuple[int, dict]], str], list[dict]]
+
+    def load(self) -> list[dict]:
+        items = []
+        for config, tag in self.subsets:
+            source = f"{self.hub_dataset}" + (f" ({config})" if config else "")
+            try:
+                rows = list(iter_source_rows(self.hub_dataset, split=self.split, config=config))
+            except DataError:
+                raise
+            except Exception as error:  # the Hub's errors: gated, offline, missing config
+                raise DataError(
+                    f"benchmark {self.name!r} is read from the Hub and could not be loaded ({type(error).__name__}: "
+                    f"{str(error).splitlines()[0] if str(error) else ''}). It is gated: accept its terms on the Hub, "
+                    "log in (`hf auth login`), and run with network access",
+                    source=source,
+                ) from None
+            items.extend(self.to_items(tag, rows, source))
+        return items
+
+
+# evaluation_config.py: LiveMathBench version 202412, split hard, languages cn and en (OpenCompass reads
+# the Hub configs v202412_hard_cn / _en, split test); GPQA: the diamond subset (OpenCompass reads
+# gpqa_diamond.csv; on the Hub it is the gpqa_diamond config of Idavidrein/gpqa, split train).
+HUB_BENCHMARKS: dict[str, HubBenchmark] = {
+    b.name: b
+    for b in [
+        HubBenchmark("livemathbench_hard", "opencompass/LiveMathBench",
+                     (("v202412_hard_cn", "cn"), ("v202412_hard_en", "en")), "test", livemathbench_items),
+        HubBenchmark("gpqa_diamond", "Idavidrein/gpqa", (("gpqa_diamond", "diamond"),), "train",
+                     lambda tag, rows, source: gpqa_items(rows, source)),
+    ]
+}  # fmt: skip
+BENCHMARK_NAMES = (*BENCHMARKS, *HUB_BENCHMARKS)
+
+
+def hub_dataset_of(name: str) -> str | None:
+    """The Hub id of a named benchmark (for model cards), or None."""
+    benchmark = BENCHMARKS.get(name) or HUB_BENCHMARKS.get(name)
+    return benchmark.hub_dataset if benchmark else None
+
+
 _PROBLEM_FIELDS = ("problem", "question")
 _ANSWER_FIELDS = ("answer", "gold", "final_answer", "solution")
 
@@ -110,10 +217,23 @@ def question_from_row(row: dict, number: int, source: str) -> dict:
     }
 
 
+def _unknown_benchmark(spec: str) -> DataError:
+    close = difflib.get_close_matches(spec, BENCHMARK_NAMES, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return DataError(
+        f"unknown benchmark {spec!r}: {hint}expected one of {', '.join(BENCHMARK_NAMES)}, or a data file, a "
+        "save_to_disk folder or a Hub dataset id (owner/name)"
+    )
+
+
 def load_benchmark(spec: str, max_questions: int | None = None, split: str = "test") -> list[dict]:
     """Questions of a named benchmark, or of a file / folder / Hub id (see the module docstring)."""
     items = []
-    if spec in BENCHMARKS:
+    if spec in HUB_BENCHMARKS:
+        items = HUB_BENCHMARKS[spec].load()[:max_questions]
+    elif spec not in BENCHMARKS and "/" not in spec and not looks_like_path(spec):
+        raise _unknown_benchmark(spec)
+    elif spec in BENCHMARKS:
         benchmark = BENCHMARKS[spec]
         path = benchmark.path()
         if not path.is_file():

@@ -16,7 +16,7 @@ from ..data.support_set import stable_seed
 
 @dataclass(frozen=True)
 class Decoding:
-    """Sampling settings (the paper evaluates with temperature 1.0, top-p 0.8, top-k 50)."""
+    """Sampling settings; `top_k` 0 or -1 means no top-k cut (the official evaluation's -1)."""
 
     temperature: float = 1.0
     top_p: float = 0.8
@@ -82,7 +82,7 @@ class TransformersGenerator:
                     do_sample=not d.greedy,
                     temperature=d.temperature if not d.greedy else None,
                     top_p=d.top_p if not d.greedy else None,
-                    top_k=d.top_k if not d.greedy else None,
+                    top_k=d.top_k if not d.greedy and d.top_k > 0 else None,  # 0 / -1: off
                     max_new_tokens=d.max_new_tokens,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
@@ -127,7 +127,7 @@ class VLLMGenerator:
                 n=n,
                 temperature=d.temperature,
                 top_p=d.top_p if not d.greedy else 1.0,
-                top_k=d.top_k if not d.greedy else -1,
+                top_k=d.top_k if not d.greedy and d.top_k > 0 else -1,  # vLLM's "off"
                 max_tokens=d.max_new_tokens,
                 seed=stable_seed(d.seed, "generate", prompt) % (2**31),
             )

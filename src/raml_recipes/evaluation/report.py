@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..plotting import figure
-from .benchmarks import BENCHMARKS
+from .benchmarks import hub_dataset_of
 from .metrics import avg_at_n, maj_at_k, mean_metric, mg_pass_at_k, pass_at_k
 
 
@@ -75,7 +75,7 @@ def model_index(model_name: str, summaries: dict[str, dict], num_samples: int, k
     """Results in the Hub model card's `model-index` format."""
     results = []
     for name, s in summaries.items():
-        dataset = {"name": name, "type": BENCHMARKS[name].hub_dataset if name in BENCHMARKS else name}
+        dataset = {"name": name, "type": hub_dataset_of(name) or name}
         metrics = [
             {"type": column, "value": s[column], "name": f"{column} (n={num_samples})"}
             for column in metric_columns(num_samples, ks)

@@ -31,11 +31,14 @@ def generate_rollouts(
     prompt_template: str,
     system_prompt: str | None = None,
     questions_per_chunk: int = 8,
-) -> int:
-    """Append rollouts for the questions not yet in `output`; returns how many questions were sampled."""
+    enable_thinking: bool | None = None,
+) -> tuple[int, int]:
+    """Append rollouts for the questions not yet in `output`; returns how many questions were sampled and
+    how many rollouts stopped at the token budget."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     done = {row["id"] for row in read_appended_rows(output)}
+    truncated = 0
     todo = [q for q in questions if q["id"] not in done]
     with (
         tqdm(total=len(todo) * num_samples, desc="Rollouts", unit="sample") as bar,
@@ -44,7 +47,8 @@ def generate_rollouts(
         for start in range(0, len(todo), questions_per_chunk):
             chunk = todo[start : start + questions_per_chunk]
             prompts = [
-                render_prompt_text(tokenizer, q["problem"], prompt_template, system_prompt) for q in chunk
+                render_prompt_text(tokenizer, q["problem"], prompt_template, system_prompt, enable_thinking)
+                for q in chunk
             ]
             samples = generator.generate([(prompt, num_samples) for prompt in prompts], bar.update)
             for question, question_samples in zip(chunk, samples, strict=True):
@@ -57,5 +61,6 @@ def generate_rollouts(
                     "finish_reasons": [s.finish_reason for s in question_samples],
                 }
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                truncated += row["finish_reasons"].count("length")
             out.flush()
-    return len(todo)
+    return len(todo), truncated

@@ -8,6 +8,7 @@ Outputs in `output_dir`: `config.json` (the settings; a resume must match them),
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 from ..data.io import write_json
 from ..data.sft_format import render_prompt_text
 from ..models.loading import load_tokenizer
-from ..rewards import configure_grading, grade_many
+from ..rewards import configure_grading, grade_choice, grade_many
 from ..runs import check_run_settings, read_appended_rows
 from .benchmarks import load_benchmark
 from .config import EvaluationConfig
@@ -32,13 +33,24 @@ def make_generator(config: EvaluationConfig, tokenizer):
 
 
 def _grade(questions: list[dict], samples: list[list]) -> list[list]:
-    """Verdicts per sample: correct when any acceptable gold answer matches; None when none can be parsed."""
+    """Verdicts per sample: correct when any acceptable gold answer matches; None when none can be parsed.
+
+    Math answers go through the grading pool (math-verify, with its deadline); multiple-choice items
+    (`grader: "choice"`) are letters, read in this process.
+    """
     pairs = [
-        (gold, s.text) for q, qs in zip(questions, samples, strict=True) for s in qs for gold in q["answers"]
+        (gold, s.text)
+        for q, qs in zip(questions, samples, strict=True)
+        if q.get("grader") != "choice"
+        for s in qs
+        for gold in q["answers"]
     ]
     verdicts = iter(grade_many(pairs))
     graded = []
     for question, question_samples in zip(questions, samples, strict=True):
+        if question.get("grader") == "choice":
+            graded.append([grade_choice(question["answers"][0], s.text) for s in question_samples])
+            continue
         row = []
         for _ in question_samples:
             own = [next(verdicts) for _ in question["answers"]]
@@ -49,9 +61,22 @@ def _grade(questions: list[dict], samples: list[list]) -> list[list]:
     return graded
 
 
+def _chunks(pending: list[tuple[dict, list[int]]], size: int):
+    """Chunks of at most `size` questions, never mixing benchmarks (each may have its own token budget)."""
+    start = 0
+    while start < len(pending):
+        benchmark = pending[start][0]["benchmark"]
+        end = start
+        while end < len(pending) and end - start < size and pending[end][0]["benchmark"] == benchmark:
+            end += 1
+        yield benchmark, pending[start:end]
+        start = end
+
+
 def evaluate(config: EvaluationConfig) -> dict:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    prompt_sources = config.resolve_prompts()
     check_run_settings(output_dir, config.fingerprint(), benchmarks=config.benchmarks, ks=config.ks)
     configure_grading(workers=config.grading_workers, deadline=config.grading_deadline)
     questions = [q for spec in config.benchmarks for q in load_benchmark(spec, config.max_questions)]
@@ -78,12 +103,13 @@ def evaluate(config: EvaluationConfig) -> dict:
             tqdm(total=total, desc="Sampling", unit="sample") as bar,
             open(samples_path, "a", encoding="utf-8") as out,
         ):
-            for start in range(0, len(pending), QUESTIONS_PER_CHUNK):
-                chunk = pending[start : start + QUESTIONS_PER_CHUNK]
+            for benchmark, chunk in _chunks(pending, QUESTIONS_PER_CHUNK):
+                generator.decoding = replace(config.decoding, max_new_tokens=config.max_new_tokens_for(benchmark))
                 prompts = [
-                    render_prompt_text(tokenizer, q["problem"], config.prompt_template, config.system_prompt)
+                    render_prompt_text(tokenizer, q["problem"], config.prompt_template, config.system_prompt,
+                                       config.enable_thinking)
                     for q, _ in chunk
-                ]
+                ]  # fmt: skip
                 samples = generator.generate(
                     [(p, len(m)) for p, (_, m) in zip(prompts, chunk, strict=True)], bar.update
                 )
@@ -102,10 +128,12 @@ def evaluate(config: EvaluationConfig) -> dict:
                         }  # fmt: skip
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
-    return write_reports(config, questions, read_appended_rows(samples_path))
+    return write_reports(config, questions, read_appended_rows(samples_path), prompt_sources)
 
 
-def write_reports(config: EvaluationConfig, questions: list[dict], rows: list[dict]) -> dict:
+def write_reports(
+    config: EvaluationConfig, questions: list[dict], rows: list[dict], prompt_sources: dict | None = None
+) -> dict:
     output_dir = Path(config.output_dir)
     wanted = {(q["benchmark"], q["id"]) for q in questions}
     rows = [r for r in rows if (r["benchmark"], r["id"]) in wanted and r["sample"] < config.num_samples]
@@ -113,7 +141,12 @@ def write_reports(config: EvaluationConfig, questions: list[dict], rows: list[di
         spec: summarize_benchmark([r for r in rows if r["benchmark"] == spec], config.num_samples, config.ks)
         for spec in config.benchmarks
     }
-    summary = {"model": config.model_name_or_path, "settings": config.fingerprint(), "benchmarks": summaries}
+    summary = {
+        "model": config.model_name_or_path,
+        "settings": config.fingerprint(),
+        "prompt_sources": prompt_sources,  # where prompt_template / system_prompt came from
+        "benchmarks": summaries,
+    }
     write_json(output_dir / "summary.json", summary)
     table = markdown_table(summaries, config.num_samples, config.ks)
     (output_dir / "results.md").write_text(

@@ -15,7 +15,7 @@ from .functions import (
     get_reward_function,
     get_reward_functions,
 )
-from .grading import Verdict, answer_region, grade_text
+from .grading import Verdict, answer_region, grade_choice, grade_text
 from .pool import GradingPool, configure_grading, get_pool, grade, grade_many, grade_many_async
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "get_reward_function",
     "get_reward_functions",
     "grade",
+    "grade_choice",
     "grade_many",
     "grade_many_async",
     "grade_text",

@@ -217,3 +217,26 @@ def grade_region(gold: str, region: str | None, signal_timeouts: bool | None = N
         return Verdict(False, "incorrect", extracted)
     correct = bool(verify(list(gold_parsed), prediction, timeout_seconds=5 if signal_timeouts else None))
     return Verdict(correct, "correct" if correct else "incorrect", extracted)
+
+
+# "Answer: C" as OpenCompass's GPQA post-processor and simple-evals read it (case-insensitive), with
+# optional $...$ or parentheses around the letter.
+_CHOICE_LINE = re.compile(r"(?i)answer[ \t]*:[ \t]*\$?\(?([A-D])\)?\$?(?![A-Za-z])")
+_CHOICE_BOX = re.compile(r"^\s*(?:\\text\{)?\s*\(?([A-D])\)?\s*\}?\s*$")
+
+
+def grade_choice(gold: str, completion: str) -> Verdict:
+    """A multiple-choice completion against a gold letter: the last "Answer: X" line of the answer
+    region, else a `\\boxed{X}` holding one letter (the official system prompt asks for a box)."""
+    region = answer_region(completion)
+    if region is None:
+        return Verdict(False, "no_answer")
+    lines = _CHOICE_LINE.findall(region)
+    letter = lines[-1].upper() if lines else None
+    if letter is None and (boxed := last_boxed(region)) is not None:
+        match = _CHOICE_BOX.match(boxed)
+        letter = match[1] if match else None
+    if letter is None:
+        return Verdict(False, "no_answer")
+    correct = letter == gold.strip().upper()
+    return Verdict(correct, "correct" if correct else "incorrect", letter)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..evaluation.generation import Decoding
 from ..models.loading import DTYPES
+from ..prompts import FINAL_ANSWER_MARKER, SUMMARY_PROMPT
 from ..runs import parse_shard
 from ..training.wandb_args import WandbArguments
 from .rules import RULES
@@ -17,13 +18,9 @@ BACKENDS = ("transformers", "vllm")
 ON_REJECT = ("drop", "keep_long")
 REPORT_TO = ("none", "wandb")
 TRAJECTORY_PLACEHOLDER = "{trajectory}"
-# The paper's summarization prompt (DESIGN.md §1), verbatim.
-PAPER_SUMMARY_PROMPT = (
-    "{trajectory}\n\n\nSummarize the aforementioned reasoning process and not explicitly include the final "
-    "conclusion and answer. Only provide the English summary."
-)
-# What the reader model is given after prompt + summary: it completes the box (the paper's answer reading).
-PAPER_READER_SUFFIX = "\n\n**Final Answer**\n\\boxed{"
+# The paper's summarization prompt and answer-reading suffix, verbatim (raml_recipes.prompts).
+PAPER_SUMMARY_PROMPT = SUMMARY_PROMPT
+PAPER_READER_SUFFIX = FINAL_ANSWER_MARKER
 
 
 @dataclass

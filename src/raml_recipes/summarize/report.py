@@ -25,29 +25,36 @@ def _ratio_stats(rows: list[dict]) -> dict:
     }
 
 
+def source_correct(record: dict, index: int) -> bool:
+    """Whether trajectory `index` of `record` was itself correct (records without flags: all are)."""
+    flags = record.get("correct")
+    return True if flags is None else bool(flags[index])
+
+
 def compressed_records(records: list[dict], rows: list[dict], method: str, on_reject: str) -> list[dict]:
-    """Canonical records holding each question's kept compressions (or long trajectories, see on_reject)."""
+    """Canonical records holding each question's kept compressions (or long trajectories, see on_reject).
+
+    Each text keeps its source trajectory's `correct` flag: with `only_correct: false` the summaries of
+    wrong trajectories are written too (the paper's Avg@16 reads all of them), and SFT drops them.
+    """
     by_question: dict[str, list[dict]] = {}
     for row in rows:
         by_question.setdefault(row["id"], []).append(row)
     output = []
     for record in records:
-        texts, long_tokens, short_tokens = [], [], []
+        kept: dict[str, bool] = {}  # text -> correct; two trajectories can compress to the same text
         for row in sorted(by_question.get(record["id"], []), key=lambda r: r["trajectory_index"]):
+            index = row["trajectory_index"]
             if row["verdict"] == "kept":
-                texts.append(row["text"]), short_tokens.append(row["short_tokens"])
+                text = row["text"]
             elif on_reject == "keep_long":
-                (
-                    texts.append(record["trajectories"][row["trajectory_index"]]),
-                    short_tokens.append(row["long_tokens"]),
-                )
+                text = record["trajectories"][index]
             else:
                 continue
-            long_tokens.append(row["long_tokens"])
-        texts = list(dict.fromkeys(texts))  # two long trajectories can compress to the same text
-        if texts:
+            kept[text] = kept.get(text, False) or source_correct(record, index)
+        if kept:
             output.append({
-                **record, "trajectories": texts, "correct": [True] * len(texts),
+                **record, "trajectories": list(kept), "correct": list(kept.values()),
                 "source": f"{record.get('source') or 'trajectories'}+summarized:{method}",
             })  # fmt: skip
     return output
@@ -68,6 +75,12 @@ def write_outputs(config, records: list[dict], rows: list[dict]) -> dict:
     judged = verdicts["kept"] + verdicts["rejected"]
     dataset = compressed_records(records, rows, config.method, config.on_reject)
     kept_rows = [row for row in rows if row["verdict"] == "kept"]
+    by_id = {record["id"]: record for record in records}
+    judged_rows = [row for row in rows if row["verdict"] != "no_thought"]
+    # The paper's comparison (Fig. 11, Avg@n): the long trajectories' own accuracy against the accuracy
+    # of the answers read off their summaries, over the same trajectories (all of them with
+    # only_correct: false; then the first is below 1).
+    long_correct = sum(source_correct(by_id[row["id"]], row["trajectory_index"]) for row in judged_rows)
     summary = {
         "method": config.method,
         "rules": config.rules if config.method == "rules" else None,
@@ -77,6 +90,9 @@ def write_outputs(config, records: list[dict], rows: list[dict]) -> dict:
         "questions_written": len(dataset),
         **{f"trajectories_{v}": n for v, n in verdicts.items()},
         "preserved": round(verdicts["kept"] / judged, 4) if judged else None,
+        "only_correct": config.only_correct,
+        "accuracy_long": round(long_correct / judged, 4) if judged else None,
+        "accuracy_compressed": round(verdicts["kept"] / judged, 4) if judged else None,
         "kept": _ratio_stats(kept_rows),
         "all": _ratio_stats([row for row in rows if row["verdict"] != "no_thought"]),
         "dataset": str(output_dir / "trajectories.jsonl"),

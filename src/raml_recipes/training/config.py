@@ -8,6 +8,7 @@ from pathlib import Path
 from trl import ScriptArguments, SFTConfig
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+from .batch import GlobalBatchArguments, apply_global_batch, check_world_size
 from .hub_args import HubRevisionArguments
 from .wandb_args import WandbArguments
 
@@ -62,10 +63,10 @@ class SFTScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetSFTConfig(SFTConfig, HubRevisionArguments, WandbArguments):
-    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`), the
-    checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
-    (`WandbArguments`)."""
+class SupportSetSFTConfig(SFTConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments):
+    """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`),
+    `global_batch_size` (`training.batch`), the checkpoint-branch Hub fields (`HubRevisionArguments`) and
+    the W&B project/entity/group (`WandbArguments`)."""
 
     support_size: int | None = field(
         default=None,
@@ -87,7 +88,9 @@ class SupportSetSFTConfig(SFTConfig, HubRevisionArguments, WandbArguments):
     )
 
     def __post_init__(self):
+        assumed_processes = apply_global_batch(self)
         super().__post_init__()
+        check_world_size(self, assumed_processes)
         for name in ("support_size", "samples_per_question"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 import torch
 from trl import GRPOTrainer
 
+from ..data.sft_format import template_opens_thought
 from ..rewards.functions import REWARD_FUNCTIONS
-from ..rewards.grading import THINK_OPEN
 from .support_selection import get_support_strategy, restrict_rows, trim_completion_padding
 from .support_selection import support_mask as draw_support_mask
 
@@ -137,14 +137,6 @@ def _scatter_rows(values: torch.Tensor | None, keep: torch.Tensor) -> torch.Tens
     full = values.new_full((keep.numel(), *values.shape[1:]), float("nan"))
     full[keep] = values
     return full
-
-
-def template_opens_thought(tokenizer) -> bool:
-    """True when the chat template's generation prompt already opens `<think>` (R1-style templates)."""
-    text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "1 + 1?"}], tokenize=False, add_generation_prompt=True
-    )
-    return text.rstrip().endswith(THINK_OPEN)
 
 
 def reward_params_for_template(tokenizer, reward_funcs: list[str], reward_kwargs: dict | None) -> dict:

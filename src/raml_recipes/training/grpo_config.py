@@ -9,22 +9,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
 from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ScriptArguments
 
+from ..prompts import GRPO_SYSTEM_PROMPT
+from .batch import GlobalBatchArguments, apply_global_batch, check_world_size, launch_world_size
 from .hub_args import HubRevisionArguments
 from .support_selection import SUPPORT_STRATEGIES
 from .wandb_args import WandbArguments
 
-# The paper's GRPO output format (Sec. 5, Eq. 21): thought in <think>, answer in <conclusion>.
-RAML_SYSTEM_PROMPT = (
-    "You are a helpful assistant that solves math problems. First think through the problem step by step "
-    "inside <think> </think> tags. Then give the final answer inside <conclusion> </conclusion> tags, "
-    'ending with "The answer is \\boxed{...}". Respond in exactly this format:\n'
-    "<think>\n...\n</think>\n<conclusion>\n... The answer is \\boxed{...}\n</conclusion>"
-)
+# The official GRPO system prompt (data_process_grpo.py), exactly: see raml_recipes.prompts.
+RAML_SYSTEM_PROMPT = GRPO_SYSTEM_PROMPT
 
 VLLM_INSTALL = "pip install 'raml-recipes[vllm]'  (vLLM 0.22-0.31, the range TRL supports; needs a CUDA GPU)"
 
@@ -41,7 +37,7 @@ class GRPOScriptArguments(ScriptArguments):
     system_prompt: str | None = field(
         default=RAML_SYSTEM_PROMPT,
         metadata={
-            "help": "System message (null for none). Default: the paper's <think>/<conclusion> format."
+            "help": "System message (null for none). Default: the official GRPO system prompt (<think>/<conclusion>)."
         },
     )
     prompt_template: str = field(
@@ -90,9 +86,9 @@ class GRPOScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetGRPOConfig(GRPOConfig, HubRevisionArguments, WandbArguments):
-    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`), the
-    checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
+class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments):
+    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`),
+    `global_batch_size` in completions per optimizer step (`training.batch`), the checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
     (`WandbArguments`)."""
 
     support_size: int | None = field(
@@ -108,9 +104,17 @@ class SupportSetGRPOConfig(GRPOConfig, HubRevisionArguments, WandbArguments):
     )
 
     def __post_init__(self):
+        if self.global_batch_size and self.generation_batch_size and self.generation_batch_size % self.global_batch_size:
+            raise ValueError(
+                f"generation_batch_size ({self.generation_batch_size}) must be a multiple of global_batch_size "
+                f"({self.global_batch_size}), so that each generation batch feeds whole optimizer steps (veRL: "
+                "data.train_batch_size / actor.ppo_mini_batch_size updates per generation)"
+            )
+        assumed_processes = apply_global_batch(self, unit="completions")
         # Before TRL's own checks, which would stop at a terser message for the same mistake.
-        check_batch_arithmetic(self, int(os.environ.get("WORLD_SIZE", "1")))
+        check_batch_arithmetic(self, launch_world_size())
         super().__post_init__()
+        check_world_size(self, assumed_processes)
         check_batch_arithmetic(self, self.world_size)
         if self.support_strategy not in SUPPORT_STRATEGIES:
             raise ValueError(
