@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.raml-installed
+# math-verify's own test suite, read by tests/test_grading_agreement.py: its source distribution
+# (the installed version) from PyPI; nothing of it is copied into this repository.
+SUITE  := $(VENV)/.math-verify-suite
 # The CPU wheel of torch: pinned in the same pip call as everything else, or pip resolves torch to
 # the newest CUDA build (several GB). GPU users install with their own torch (README).
 TORCH  ?= torch==2.13.0
@@ -28,7 +31,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/raml demo $(ARGS)
 
-test: $(STAMP)
+$(SUITE): $(STAMP)
+	version=$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("math-verify"))') && \
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "math-verify==$$version" -d $(VENV)/sdists
+	@touch $@
+
+test: $(STAMP) $(SUITE)
 	WANDB_MODE=offline $(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)

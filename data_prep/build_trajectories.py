@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         help="take each completion's verdict from this list of 0/1 flags instead of grading it (the paper's "
         "rollout sets carry `labels`, and its SFT data script selects by them)",
     )
+    parser.add_argument(
+        "--grading", default="math_verify", choices=["math_verify", "lenient"],
+        help="math_verify: math-verify's verdicts (default); lenient: also units, times, rounded decimals, identities",
+    )
     parser.add_argument("--stats", default=None, help="also write the counts to this JSON file")
     parser.add_argument("--workers", type=int, default=None, help="grading processes (default: CPU cores)")
     parser.add_argument(
@@ -51,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = iter_source_rows(args.input, split=args.split, config=args.config)
         records, stats = rollouts_to_trajectories(
-            rows, source=args.input, keep_incorrect=args.keep_incorrect, labels_field=args.labels
+            rows, source=args.input, keep_incorrect=args.keep_incorrect, labels_field=args.labels,
+            mode=args.grading,
         )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,8 +3,8 @@
 The categories follow the ones math-verify's own test-suite covers (number formats, fractions,
 sets and intervals, LaTeX notations, percentages, text answers, matrices, equations, tuples), with
 golds written as data sets write them (no `$...$`). The expected verdict is not written here: the
-test asks math-verify (parse + verify with the extraction settings its tests use) and requires our
-grader to agree, except for the deliberate differences listed in `DELIBERATE_DIFFERENCES`.
+test asks math-verify (`math_verify_suite.reference_verdict`) and requires our grader to agree; where
+our verdict differs from math-verify run on the whole completion, `DELIBERATE_DIFFERENCES` says why.
 """
 
 CASES = [
@@ -90,17 +90,12 @@ CASES = [
     ("3", "First $\\boxed{3}$, then corrected: $\\boxed{5}$"),
 ]
 
-# Where our grader differs from math-verify on purpose, and why.
+# Where our grader's verdict differs from math-verify run on the whole completion, and why.
 DELIBERATE_DIFFERENCES = [
     # An answer inside an unfinished or closed thought is not the model's answer: only the text after
     # </think> is graded. math-verify reads the whole text and takes the boxed answer in the thought.
     ("7", "<think>maybe \\boxed{7}</think> I am not sure.", False, True),
     ("7", "<think>it is \\boxed{7} and then the output stops", False, True),
-    # A tagged answer block is the answer; math-verify takes the last expression in the text.
-    ("7", "<answer>7</answer> (checked with 8 samples)", True, False),
-    # Several boxes in one formula: the last box is the answer; math-verify reads them as a tuple.
-    ("5", "First \\boxed{3}, then corrected to \\boxed{5}", True, False),
-    ("\\frac{1}{2}", "\\boxed{\\frac{1}{3}} and finally \\boxed{\\frac{1}{2}}", True, False),
-    # An unparseable gold answer gives no score (None); math-verify says False.
+    # A gold with no expression says nothing about the answer: no score (None); math-verify says False.
     ("\\frac{", "\\boxed{1}", None, False),
 ]

@@ -11,13 +11,14 @@ import time
 
 import pytest
 import torch
-from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from math_verify import parse, verify
 
 from raml_recipes.rewards import GradingPool, grade, grade_many, grade_many_async, grade_text
 from raml_recipes.rewards import pool as pool_module
 
 from .conftest import ROOT
 from .math_verify_agreement_cases import CASES, DELIBERATE_DIFFERENCES
+from .math_verify_suite import reference_verdict
 
 # Inputs that make math-verify run for minutes with its timeouts off. The binomial keeps GMP busy
 # in C, where no signal reaches; the power tower is the one the issue names.
@@ -86,11 +87,15 @@ def test_plausible_wrong_answers_grade_incorrect():
         ("72", "<think>maybe \\boxed{72}</think> The answer is \\boxed{5}.", False, "incorrect"),
         ("72", "<think>it is \\boxed{72}, let me check", False, "no_answer"),
         ("72", "<think>a</think>\n<think>b</think> \\boxed{72}", True, "correct"),  # the last </think> counts
-        ("72", "\\boxed{71} no wait \\boxed{72}", True, "correct"),
-        ("72", "\\boxed{72} no wait \\boxed{71}", False, "incorrect"),
+        # Two boxes are one answer to math-verify, the set {71, 72}: neither is 72.
+        ("72", "\\boxed{71} no wait \\boxed{72}", False, "incorrect"),
+        ("1, -2", "The solutions are \\boxed{1} and \\boxed{-2}.", True, "correct"),
         ("72", "So the answer is 72.", True, "correct"),
         ("72", "<conclusion>The answer is \\boxed{72}</conclusion>", True, "correct"),
-        ("72", "<answer>72</answer> checked 3 times", True, "correct"),
+        # math-verify reads the last number of unanchored text, here not the tagged answer.
+        ("72", "<answer>72</answer> checked 3 times", False, "incorrect"),
+        ("10455", "has $10,200 + $255 = $10,455. Final Answer: The final answer is $10,455$. I hope it is correct.",
+         True, "correct"),  # the "final answer is" phrase comes first
         ("1,000", "\\boxed{1000}", True, "correct"),
         ("1000", "\\boxed{1,000}", True, "correct"),
         ("\\frac{1}{2}", "<think>hmm</think>\\boxed{0.5}", True, "correct"),
@@ -103,7 +108,9 @@ def test_extraction_rules(gold, completion, correct, reason):
     assert (verdict.correct, verdict.reason) == (correct, reason)
 
 
-def test_unparseable_gold_scores_none_is_counted_and_logged_once(caplog):
+def test_a_gold_without_expression_scores_none_is_counted_and_logged_once(caplog):
+    """A gold that yields no expression (e.g. a broken "\\frac{") can only be compared verbatim, as
+    math-verify does: a verbatim match is correct, anything else has no score."""
     pool = GradingPool(workers=1).start()
     try:
         with caplog.at_level(logging.WARNING, logger="raml_recipes.rewards.pool"):
@@ -114,23 +121,27 @@ def test_unparseable_gold_scores_none_is_counted_and_logged_once(caplog):
         assert [v.correct for v in first + again] == [None] * 5
         assert {v.reason for v in first + again} == {"unparseable_gold"}
         assert pool.counters.unparseable_gold == 5
-        logged = [r.getMessage() for r in caplog.records if "cannot be parsed" in r.getMessage()]
+        logged = [r.getMessage() for r in caplog.records if "yields no expression" in r.getMessage()]
         assert len(logged) == 3  # one per distinct gold, not one per completion or batch
+        # The verbatim match math-verify makes between two unparsed strings (its own suite has one).
+        verbatim = "$$x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}$$"
+        assert pool.grade_many([(verbatim, verbatim.replace("$$x", "$$\\boxed{x").replace("}{4}$$", "}{4}}$$"))])[0].correct
     finally:
         pool.close()
 
 
 @pytest.mark.parametrize(("gold", "prediction"), CASES)
 def test_agrees_with_math_verify(gold, prediction):
-    configs = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-    expected = verify(parse(f"${gold}$", configs), parse(prediction, configs))
+    expected = reference_verdict(gold, prediction)
+    assert expected is not None
     assert grade_text(gold, prediction).correct == expected
 
 
 @pytest.mark.parametrize(("gold", "prediction", "ours", "math_verify_says"), DELIBERATE_DIFFERENCES)
-def test_deliberate_differences_from_math_verify(gold, prediction, ours, math_verify_says):
-    configs = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-    assert bool(verify(parse(f"${gold}$", configs), parse(prediction, configs))) is math_verify_says
+def test_where_the_answer_region_or_a_gold_without_expression_differs(gold, prediction, ours, math_verify_says):
+    """math-verify on the whole completion; ours on the text after </think>, and None for a gold that
+    is not math."""
+    assert bool(verify(parse(f"\\boxed{{{gold}}}"), parse(prediction))) is math_verify_says
     assert grade_text(gold, prediction).correct is ours
 
 

@@ -151,6 +151,7 @@ def rollouts_to_trajectories(
     keep_incorrect: bool = False,
     grader: Callable[[list[tuple[str, str]]], list[Verdict]] | None = None,
     labels_field: str | None = None,
+    mode: str = "math_verify",
 ) -> tuple[list[dict], RolloutStats]:
     """Grade every completion and return canonical records plus counts.
 
@@ -173,7 +174,7 @@ def rollouts_to_trajectories(
         with tqdm(
             total=len(pairs), desc="Grading rollouts", unit="completion", disable=len(pairs) < 200
         ) as bar:
-            verdicts = grade_many(pairs, progress=bar.update)
+            verdicts = grade_many(pairs, progress=bar.update, mode=mode)
     else:
         verdicts = grader(pairs)
     stats.completions = len(verdicts)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..lineage import recorded_prompt
 from ..models.loading import DTYPES
+from ..rewards.grading import MODES
 from ..runs import parse_shard
 from .generation import Decoding
 
@@ -127,6 +128,14 @@ class EvaluationConfig(GenerationArguments):
             "the command line)."
         },
     )
+    grading: str = field(
+        default="math_verify",
+        metadata={
+            "help": "math_verify: math-verify's verdicts (the paper's evaluator); lenient: also units, times, "
+            "rounded decimals and identities (raml_recipes.rewards.lenient).",
+            "choices": ["math_verify", "lenient"],
+        },
+    )
     grading_workers: int | None = field(
         default=None, metadata={"help": "Grading processes (default: CPU cores)."}
     )
@@ -143,6 +152,8 @@ class EvaluationConfig(GenerationArguments):
             raise ValueError(f"ks must lie in 1..num_samples={self.num_samples}, got {bad}")
         if not self.benchmarks:
             raise ValueError("benchmarks must name at least one benchmark")
+        if self.grading not in MODES:
+            raise ValueError(f"grading must be one of {', '.join(MODES)}, got {self.grading!r}")
         if isinstance(self.max_new_tokens_by_benchmark, str):
             try:
                 self.max_new_tokens_by_benchmark = json.loads(self.max_new_tokens_by_benchmark)
@@ -169,7 +180,7 @@ class EvaluationConfig(GenerationArguments):
         """The settings a resumed run must share with the run that wrote the output folder (prompts resolved)."""
         keys = ("model_name_or_path", "model_revision", "dtype", "num_samples", "temperature", "top_p", "top_k",
                 "max_new_tokens", "max_new_tokens_by_benchmark", "prompt_template", "system_prompt",
-                "enable_thinking", "chat_template_path", "seed")  # fmt: skip
+                "enable_thinking", "chat_template_path", "seed", "grading")  # fmt: skip
         return {key: getattr(self, key) for key in keys}
 
 

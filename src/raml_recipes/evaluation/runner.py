@@ -32,7 +32,7 @@ def make_generator(config: EvaluationConfig, tokenizer):
     )
 
 
-def _grade(questions: list[dict], samples: list[list]) -> list[list]:
+def _grade(questions: list[dict], samples: list[list], mode: str = "math_verify") -> list[list]:
     """Verdicts per sample: correct when any acceptable gold answer matches; None when none can be parsed.
 
     Math answers go through the grading pool (math-verify, with its deadline); multiple-choice items
@@ -45,7 +45,7 @@ def _grade(questions: list[dict], samples: list[list]) -> list[list]:
         for s in qs
         for gold in q["answers"]
     ]
-    verdicts = iter(grade_many(pairs))
+    verdicts = iter(grade_many(pairs, mode=mode))
     graded = []
     for question, question_samples in zip(questions, samples, strict=True):
         if question.get("grader") == "choice":
@@ -113,7 +113,7 @@ def evaluate(config: EvaluationConfig) -> dict:
                 samples = generator.generate(
                     [(p, len(m)) for p, (_, m) in zip(prompts, chunk, strict=True)], bar.update
                 )
-                verdicts = _grade([q for q, _ in chunk], samples)
+                verdicts = _grade([q for q, _ in chunk], samples, config.grading)
                 for (question, missing), question_samples, question_verdicts in zip(
                     chunk, samples, verdicts, strict=True
                 ):

@@ -36,6 +36,7 @@ def grade_rows(
     gold: str = "answer",
     source: str = "rows",
     progress: bool = True,
+    mode: str = "math_verify",
 ) -> tuple[list[dict], dict]:
     """Grade `rows[answers]` against `rows[gold]`; returns the rows with verdicts and a summary.
 
@@ -52,7 +53,7 @@ def grade_rows(
         pairs.extend((str(row[gold]), text) for text in texts)
     start = time.perf_counter()
     with tqdm(total=len(pairs), desc="Grading", unit="completion", disable=not progress) as bar:
-        verdicts = grade_many(pairs, progress=bar.update)
+        verdicts = grade_many(pairs, progress=bar.update, mode=mode)
     elapsed = time.perf_counter() - start
     graded = []
     for (_, row), (offset, count, is_list) in zip(rows, spans, strict=True):
@@ -64,6 +65,7 @@ def grade_rows(
     reasons = Counter(v.reason for v in verdicts)
     scored = [v for v in verdicts if v.correct is not None]
     summary = {
+        "grading": mode,
         "rows": len(rows),
         "completions": len(verdicts),
         "correct": sum(bool(v.correct) for v in verdicts),

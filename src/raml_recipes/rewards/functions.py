@@ -4,7 +4,9 @@ Each is a picklable callable class with TRL's signature
 `(prompts, completions, completion_ids=None, **kwargs) -> list[float | None]`, taking standard
 (text) or conversational (`[{"role": "assistant", "content": ...}]`) completions. The gold answer
 comes from a dataset column (`answer` by default, else TRL's `solution`), which TRL passes as a
-keyword argument repeated per completion. None means "no score" (an unparseable gold answer).
+keyword argument repeated per completion. None means "no score" (a gold answer with no expression).
+Graded rewards take `grading`: `math_verify` (math-verify's verdicts, the default) or `lenient` (see
+`raml_recipes.rewards.lenient`), e.g. `reward_kwargs: {accuracy: {grading: lenient}}`.
 
 Recipes name them (`reward_funcs: [raml, accuracy]`) or give a dotted path
 (`my_package.rewards:MyReward`); see `get_reward_function`.
@@ -20,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .grading import THINK_CLOSE, THINK_OPEN, Verdict
+from .grading import DEFAULT_MODE, MODES, THINK_CLOSE, THINK_OPEN, Verdict
 from .pool import grade_many
 
 GOLD_COLUMNS = ("answer", "solution")
@@ -56,9 +58,12 @@ class RewardFunction:
 class GradedReward(RewardFunction):
     """A reward that grades answers: finds the gold column and logs unparseable golds and timeouts."""
 
-    def __init__(self, answer_column: str | None = None):
+    def __init__(self, answer_column: str | None = None, grading: str = DEFAULT_MODE):
         super().__init__()
+        if grading not in MODES:
+            raise ValueError(f"reward {self.name!r}: grading must be one of {', '.join(MODES)}, got {grading!r}")
         self.answer_column = answer_column
+        self.grading = grading
 
     def golds(self, kwargs: dict, count: int) -> list[str]:
         columns = (self.answer_column,) if self.answer_column else GOLD_COLUMNS
@@ -77,7 +82,7 @@ class GradedReward(RewardFunction):
         )
 
     def verdicts(self, texts: list[str], kwargs: dict) -> list[Verdict]:
-        verdicts = grade_many(list(zip(self.golds(kwargs, len(texts)), texts, strict=True)))
+        verdicts = grade_many(list(zip(self.golds(kwargs, len(texts)), texts, strict=True)), mode=self.grading)
         reasons = Counter(v.reason for v in verdicts)
         if kwargs.get("log_metric") is not None:
             kwargs["log_metric"](f"rewards/{self.name}/unparseable_gold", float(reasons["unparseable_gold"]))
@@ -161,16 +166,20 @@ class RamlReward(GradedReward):
     | right | wrong | -0.5 |
     | wrong | wrong | -1 |
 
-    None when the gold answer cannot be parsed.
+    None when the gold answer yields no expression.
     """
 
     name = "raml"
     TABLE = {(True, True): 1.0, (False, True): 0.0, (True, False): -0.5, (False, False): -1.0}
 
     def __init__(
-        self, answer_column: str | None = None, style: str = "raml", think_opened_in_prompt: bool = False
+        self,
+        answer_column: str | None = None,
+        style: str = "raml",
+        think_opened_in_prompt: bool = False,
+        grading: str = DEFAULT_MODE,
     ):
-        super().__init__(answer_column)
+        super().__init__(answer_column, grading)
         self.checker = FormatChecker(style, think_opened_in_prompt)
 
     def __call__(self, prompts, completions, completion_ids=None, **kwargs) -> list[float | None]:
@@ -206,8 +215,9 @@ class CosineScaledReward(GradedReward):
         min_value_correct: float = 0.5,
         max_value_correct: float = 1.0,
         answer_column: str | None = None,
+        grading: str = DEFAULT_MODE,
     ):
-        super().__init__(answer_column)
+        super().__init__(answer_column, grading)
         if max_len < 1:
             raise ValueError(f"max_len must be positive, got {max_len}")
         self.max_len = max_len

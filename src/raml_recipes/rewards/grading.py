@@ -1,15 +1,27 @@
 """Grade a completion against a gold answer with math-verify: the rules, run in one process.
 
-The rules every stage relies on:
-- the gold is parsed with an anchor, `\\boxed{gold}`, so extraction has something to hold on to; a
-  gold that yields no expression is unparseable: its verdict is None ("no score"), never correct;
+The default mode (`math_verify`) gives math-verify's own verdict,
+`verify(parse(gold), parse(answer_region))` with math-verify's default extraction and comparison:
+- the gold is given an anchor, `\\boxed{gold}`, unless it has math delimiters of its own (`$`, `\\(`,
+  `\\[`, `\\boxed`); when the boxed form yields no expression, `$gold$` is tried. A gold that still
+  yields no expression can only be compared verbatim, as math-verify does: a verbatim match is
+  correct, anything else has no score (None, reason `unparseable_gold`), since it says nothing about
+  the answer;
 - `verify(gold, prediction)` is called in that order (math-verify is not symmetric);
 - when the completion has a thought block, only the text after the last `</think>` is graded, so an
   intermediate `\\boxed` inside the thought does not count; a thought that never closes has no answer;
-- in the graded part the last `\\boxed{}` wins; without one, the last `<answer>` / `<conclusion>`
-  block is read, then "The answer is ..." phrasing and bare expressions (math-verify's extraction)
-  in the last UNANCHORED_TAIL_CHARS characters;
-- an answer holding a number of more than MAX_ANSWER_DIGITS digits is wrong without comparison.
+- the answer region is read as math-verify reads any text: several boxed answers in one formula
+  are one tuple or set ("x = \\boxed{1} and \\boxed{2}" matches the gold "1, 2"), a "final answer is"
+  phrase counts, and so on.
+
+Two guards come first, and neither changes a verdict math-verify reaches within the deadline
+(`tests/test_grading_agreement.py` checks both over generated pairs and the benchmarks' golds, with
+the guards on and off): a whole-number gold against a region whose single box holds a whole number
+is compared as integers, without sympy; an answer holding a number of more than MAX_ANSWER_DIGITS
+digits is wrong without comparison (math-verify would run for minutes in C, past any deadline).
+
+`lenient` mode adds equivalences graders of other projects accept and math-verify does not (see
+`lenient.py`): it only turns verdicts from wrong to right, never the other way.
 
 This module has no deadline of its own: `raml_recipes.rewards.pool` runs it in worker processes
 that are killed when an item overruns, which is how callers should grade (`grade`, `grade_many`).
@@ -22,17 +34,20 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-_TAG_BLOCK = re.compile(r"<(answer|conclusion)>(.*?)</\1>", re.DOTALL)
-_NUMERAL = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+_DELIMITED = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed")
+# The integer guard: a plain whole number (digits, no separators or decimals), a region with one box.
+_PLAIN_INTEGER = re.compile(r"-?\d+")
+_FINAL_ANSWER = re.compile(r"final answer", re.IGNORECASE)
 
 EXTRACTED_CHARS = 200  # enough to show what was read; junk answers stay short in logs
-UNANCHORED_TAIL_CHARS = 5000  # how much of an answer without \boxed or tags is searched (its end)
 MAX_ANSWER_DIGITS = 10**7  # larger numbers are not compared (see is_astronomical)
 
 REASONS = ("correct", "incorrect", "no_answer", "unparseable_gold", "timeout", "worker_crash")
+# `math_verify`: math-verify's verdicts; `lenient`: those plus the equivalences of lenient.py.
+MODES = ("math_verify", "lenient")
+DEFAULT_MODE = "math_verify"
 
 
 @dataclass(frozen=True)
@@ -55,17 +70,6 @@ def answer_region(completion: str) -> str | None:
     if THINK_OPEN in completion:
         return None
     return completion
-
-
-def _answer_text(region: str) -> str:
-    # The last \boxed{} in the region is the answer (math-verify alone would read every box of a
-    # formula as one tuple); otherwise a tagged block narrows the search; otherwise the answer is
-    # stated at the end, and searching only the tail bounds the cost of junk.
-    boxed = last_boxed(region)
-    if boxed is not None:
-        return f"\\boxed{{{boxed}}}"
-    blocks = _TAG_BLOCK.findall(region)
-    return blocks[-1][1] if blocks else region[-UNANCHORED_TAIL_CHARS:]
 
 
 def _log10_size(expr) -> float:
@@ -104,46 +108,113 @@ def is_astronomical(value) -> bool:
         return True
 
 
-@functools.lru_cache(maxsize=1)
-def _extraction_configs():
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig
-
-    gold = (LatexExtractionConfig(boxed_match_priority=0),)
-    prediction = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig())
-    return gold, prediction
-
-
 def _signal_timeouts_allowed() -> bool:
     # math-verify's own timeouts use SIGALRM, which only the main thread may set.
     return threading.current_thread() is threading.main_thread()
 
 
-@functools.lru_cache(maxsize=65536)
-def parse_gold(gold: str, signal_timeouts: bool = False) -> tuple:
-    """Parse a gold answer (cached per process); an empty tuple means unparseable.
+def gold_forms(gold: str) -> list[str]:
+    """The texts a gold answer is parsed from, in order: as written when it has math delimiters of its
+    own, else `\\boxed{gold}` (an anchor for extraction), then `$gold$`."""
+    gold = str(gold).strip()
+    if _DELIMITED.search(gold):
+        return [gold]
+    return [f"\\boxed{{{gold}}}", f"${gold}$"]
 
-    math-verify falls back to the raw string when it cannot build an expression; a gold answer
-    with nothing but that fallback (e.g. "\\\\frac{" or "???") counts as unparseable.
+
+@functools.lru_cache(maxsize=65536)
+def parse_gold(gold: str, signal_timeouts: bool = False) -> tuple[tuple, bool]:
+    """A gold answer parsed (cached per process): (math-verify's items, whether any is an expression).
+
+    math-verify falls back to the raw string when it cannot build an expression; a gold answer with
+    nothing but that fallback (e.g. "\\frac{" or "???") has no expression: math-verify can then only
+    compare it verbatim (see grade_region). The items are those of the first form with an expression,
+    else of the first form.
     """
     from math_verify import parse
 
-    gold = str(gold).strip()
-    if not gold:
-        return ()
-    text = gold if "\\boxed" in gold else f"\\boxed{{{gold}}}"
-    parsed = parse(
-        text, extraction_config=_extraction_configs()[0], parsing_timeout=5 if signal_timeouts else None
-    )
-    return tuple(parsed) if any(not isinstance(item, str) for item in parsed) else ()
+    if not str(gold).strip():
+        return (), False
+    first = None
+    for text in gold_forms(gold):
+        parsed = tuple(parse(text, parsing_timeout=5 if signal_timeouts else None))
+        if any(not isinstance(item, str) for item in parsed):
+            return parsed, True
+        first = parsed if first is None else first
+    return first, False
 
 
-def grade_text(gold: str, completion: str, signal_timeouts: bool | None = None) -> Verdict:
+# Literal text without which a pattern of math-verify's default extraction cannot match (a pattern
+# needs every condition that applies to it). Skipping patterns that cannot match leaves math-verify's
+# result unchanged (its matches are the same) and makes long answer-less text, like junk, 4x cheaper.
+_ANSWER_WORD = re.compile(r"answer", re.IGNORECASE)
+_LATEX_SPAN = re.compile(r"\$|\\\[|\\\(|\[|\\frac")
+_DELIMITER = re.compile(r"\$|\\\[|\\\(|\[")
+
+
+def _can_match(pattern: str, text: str, has_answer: bool, has_latex: bool) -> bool:
+    if ("(?i:answer)" in pattern or "(?i:final answer" in pattern) and not has_answer:
+        return False
+    if "\\\\boxed" in pattern and "\\boxed" not in text:
+        return False
+    return has_latex or "latexDisplayDollar" not in pattern
+
+
+@functools.lru_cache(maxsize=1)
+def _default_targets():
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+    from math_verify.parser import get_extraction_regexes
+
+    return get_extraction_regexes([LatexExtractionConfig(), ExprExtractionConfig()])
+
+
+def _lone_box(text: str, has_answer: bool) -> str | None:
+    """`\\boxed{X}` when math-verify's reading of `text` is that of the box alone, if the box reads.
+
+    With one box, no "answer" word (no pattern of higher priority) and no math delimiter ($, \\[, \\(,
+    [: no pattern of the box's own priority with a wider span), the only match of that priority is the
+    plain box pattern, from which math-verify takes the box's content, whatever follows the box.
+    """
+    if has_answer or text.count("\\boxed{") != 1 or text.count("\\boxed") != 1 or _DELIMITER.search(text):
+        return None
+    content = last_boxed(text)
+    return None if content is None else f"\\boxed{{{content}}}"
+
+
+def parse_answer(text: str, signal_timeouts: bool = False) -> list:
+    """`math_verify.parse(text)` with its default extraction, skipping only patterns that cannot match,
+    and reading a lone box by itself when that gives the same result (a box that reads)."""
+    from math_verify.parser import extract_target_from_pred
+    from math_verify.utils import timeout
+
+    has_answer, has_latex = bool(_ANSWER_WORD.search(text)), bool(_LATEX_SPAN.search(text))
+    box = _lone_box(text, has_answer)
+    if box is not None and box != text:
+        read = parse_answer(box, signal_timeouts)
+        if any(not isinstance(item, str) for item in read):
+            return read
+    targets = [
+        ([(regex, priority) for regex, priority in patterns if _can_match(regex.pattern, text, has_answer, has_latex)],
+         target)
+        for patterns, target in _default_targets()
+    ]  # fmt: skip
+    try:
+        return timeout(timeout_seconds=5 if signal_timeouts else None)(extract_target_from_pred)(
+            text, targets, fallback_mode="first_match", extraction_mode="any_match"
+        )
+    except Exception:  # as math_verify.parse: an input it cannot read has no answer (timeouts included)
+        return []
+
+
+def grade_text(
+    gold: str, completion: str, signal_timeouts: bool | None = None, mode: str = DEFAULT_MODE
+) -> Verdict:
     """Grade in this process, with no hard deadline (see the module docstring).
 
     `signal_timeouts`: use math-verify's SIGALRM timeouts (main thread only; they cannot interrupt
     work in C). Default: on in the main thread, off elsewhere.
     """
-    return grade_region(gold, answer_region(completion), signal_timeouts)
+    return grade_region(gold, answer_region(completion), signal_timeouts, mode)
 
 
 def last_boxed(text: str) -> str | None:
@@ -162,60 +233,76 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
-def _integer(text: str) -> Decimal | None:
-    """A plain numeral ("72", "-5", "1,000", "3.0") as a number, when it is a whole number."""
-    text = text.strip().strip("$").strip()
-    if not _NUMERAL.fullmatch(text):
-        return None
-    value = Decimal(text.replace(",", ""))
-    return value if value == value.to_integral_value() else None
-
-
 def _integer_verdict(gold: str, region: str | None) -> Verdict | None:
-    """Whole-number gold and boxed answer compare as numbers, without sympy (None: not that case).
+    """Whole-number gold and boxed answer compared as integers, without sympy (None: not that case).
 
     Most math-RL golds are integers (the paper's GRPO data keeps only those), and math-verify would
-    reach the same verdict through its LaTeX parser at many times the cost.
+    reach the same verdict through its LaTeX parser at many times the cost. Only where that is
+    certain: plain integers on both sides (digits only, no separators), one box in the region
+    (math-verify reads several as one set), and no "final answer" phrase (which it may read first).
+    math-verify takes a box's content whatever follows it (`\\boxed{28}\\%` is 28), and so does this.
     """
-    expected = _integer(gold)
-    if expected is None or region is None:
+    gold = str(gold).strip()
+    if region is None or not _PLAIN_INTEGER.fullmatch(gold) or region.count("\\boxed") != 1:
+        return None
+    if _FINAL_ANSWER.search(region):
         return None
     boxed = last_boxed(region)
-    answer = None if boxed is None else _integer(boxed)
-    if answer is None:
+    if boxed is None or not _PLAIN_INTEGER.fullmatch(boxed.strip()):
         return None
-    return Verdict(
-        answer == expected, "correct" if answer == expected else "incorrect", boxed.strip()[:EXTRACTED_CHARS]
-    )
+    correct = int(boxed) == int(gold)
+    return Verdict(correct, "correct" if correct else "incorrect", boxed.strip())
 
 
-def grade_region(gold: str, region: str | None, signal_timeouts: bool | None = None) -> Verdict:
-    """Grade the answer part of a completion (`answer_region`'s result; None: the thought never closed)."""
+def grade_region(
+    gold: str,
+    region: str | None,
+    signal_timeouts: bool | None = None,
+    mode: str = DEFAULT_MODE,
+    guards: bool = True,
+) -> Verdict:
+    """Grade the answer part of a completion (`answer_region`'s result; None: the thought never closed).
+
+    `guards=False` turns off the integer and size guards and the pattern skipping of `parse_answer`
+    (the agreement tests compare both ways).
+    """
     from math_verify import parse, verify
 
-    fast = _integer_verdict(str(gold), region)
-    if fast is not None:
-        return fast
+    if mode not in MODES:
+        raise ValueError(f"grading mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if guards:
+        fast = _integer_verdict(str(gold), region)
+        if fast is not None:  # two different integers are different in lenient mode too
+            return fast
     if signal_timeouts is None:
         signal_timeouts = _signal_timeouts_allowed()
-    gold_parsed = parse_gold(str(gold), signal_timeouts)
-    if not gold_parsed:
-        return Verdict(None, "unparseable_gold")
+    gold_parsed, gold_has_expression = parse_gold(str(gold), signal_timeouts)
     if region is None or not region.strip():
-        return Verdict(False, "no_answer")
-    prediction = parse(
-        _answer_text(region),
-        extraction_config=_extraction_configs()[1],
-        parsing_timeout=5 if signal_timeouts else None,
+        return Verdict(False, "no_answer") if gold_has_expression else Verdict(None, "unparseable_gold")
+    prediction = parse_answer(region, signal_timeouts) if guards else parse(
+        region, parsing_timeout=5 if signal_timeouts else None
     )
-    if not prediction:
-        return Verdict(False, "no_answer")
-    extracted = str(prediction[-1])[:EXTRACTED_CHARS]
-    if any(is_astronomical(item) for item in prediction) and not any(
+    # The text math-verify read the answer from (its string item), as written in the completion.
+    extracted = str(prediction[-1])[:EXTRACTED_CHARS] if prediction else None
+    if guards and any(is_astronomical(item) for item in prediction) and not any(
         is_astronomical(item) for item in gold_parsed
     ):
         return Verdict(False, "incorrect", extracted)
-    correct = bool(verify(list(gold_parsed), prediction, timeout_seconds=5 if signal_timeouts else None))
+    correct = bool(prediction) and bool(
+        verify(list(gold_parsed), prediction, timeout_seconds=5 if signal_timeouts else None)
+    )
+    if not gold_has_expression:
+        # math-verify compared the raw strings: a verbatim match is its "correct"; anything else says
+        # nothing about the answer, only that the gold is not math: no score.
+        return Verdict(True, "correct", extracted) if correct else Verdict(None, "unparseable_gold")
+    if not correct and mode == "lenient":
+        from .lenient import lenient_match
+
+        matched = lenient_match(str(gold), gold_parsed, region, prediction)
+        if matched is not None:
+            return Verdict(True, "correct", matched[:EXTRACTED_CHARS])
+    if not prediction:
+        return Verdict(False, "no_answer")
     return Verdict(correct, "correct" if correct else "incorrect", extracted)
 
 

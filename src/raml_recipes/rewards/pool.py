@@ -29,7 +29,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .grading import Verdict, answer_region, grade_region
+from .grading import DEFAULT_MODE, MODES, Verdict, answer_region, grade_region
 
 logger = logging.getLogger(__name__)
 
@@ -142,17 +142,23 @@ class GradingPool:
 
     # -- grading ---------------------------------------------------------------------------------
     def grade_many(
-        self, pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        progress: Callable[[int], None] | None = None,
+        mode: str = DEFAULT_MODE,
     ) -> list[Verdict]:
         """Grade every (gold, completion) pair; the verdicts come back in the input order.
 
         `progress`, when given, is called with the number of pairs each time some are settled.
+        `mode`: `math_verify` (math-verify's verdicts) or `lenient` (see `grading`).
         """
+        if mode not in MODES:
+            raise ValueError(f"grading mode must be one of {', '.join(MODES)}, got {mode!r}")
         if os.getpid() != self._pid:
             raise RuntimeError("a GradingPool cannot be used after fork; call get_pool() in the new process")
         # Only the answer part is graded, so completions that differ in their thought but end the
         # same way (common within a GRPO group) are graded once, and less text crosses the pipes.
-        keys = [(str(gold), answer_region(str(completion))) for gold, completion in pairs]
+        keys = [(str(gold), answer_region(str(completion)), mode) for gold, completion in pairs]
         copies = Counter(keys)
         unique = list(copies)
 
@@ -168,13 +174,14 @@ class GradingPool:
 
     def _count(self, unique, verdicts) -> None:
         self.counters.graded += len(unique)
-        for (gold, _), verdict in zip(unique, verdicts, strict=True):
+        for (gold, _, _), verdict in zip(unique, verdicts, strict=True):
             if verdict.reason == "unparseable_gold":
                 self.counters.unparseable_gold += 1
                 if gold not in self._unparseable_logged:
                     self._unparseable_logged.add(gold)
                     logger.warning(
-                        "gold answer %r cannot be parsed: its completions get no score (None)", gold
+                        "gold answer %r yields no expression: only a verbatim answer matches it, others get no score",
+                        gold,
                     )
 
     def _grade_unique(self, unique: list[tuple], settled: Callable[[int], None]) -> list[Verdict]:
@@ -191,7 +198,8 @@ class GradingPool:
             return results
         if self.size == 0:
             for index in todo:
-                results[index] = grade_region(*unique[index])
+                gold, region, mode = unique[index]
+                results[index] = grade_region(gold, region, mode=mode)
                 settled(index)
             return results
         # Same gold answers together, so each worker's cache of parsed golds is reused.
@@ -316,18 +324,18 @@ def _close_pool() -> None:
         _pool.close()
 
 
-def grade(gold: str, completion: str) -> Verdict:
+def grade(gold: str, completion: str, mode: str = DEFAULT_MODE) -> Verdict:
     """Grade one completion against its gold answer, within the pool's deadline."""
-    return get_pool().grade_many([(gold, completion)])[0]
+    return get_pool().grade_many([(gold, completion)], mode=mode)[0]
 
 
 def grade_many(
-    pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+    pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None, mode: str = DEFAULT_MODE
 ) -> list[Verdict]:
     """Grade (gold, completion) pairs in parallel, each within the deadline; verdicts in input order."""
-    return get_pool().grade_many(pairs, progress)
+    return get_pool().grade_many(pairs, progress, mode)
 
 
-async def grade_many_async(pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+async def grade_many_async(pairs: Sequence[tuple[str, str]], mode: str = DEFAULT_MODE) -> list[Verdict]:
     """`grade_many` for async code: the waiting happens in a thread, off the event loop."""
-    return await asyncio.to_thread(grade_many, pairs)
+    return await asyncio.to_thread(grade_many, pairs, None, mode)

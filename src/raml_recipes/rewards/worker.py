@@ -2,7 +2,7 @@
 
 Protocol (one JSON document per line):
 - worker -> parent, once, after the imports: `{"ready": true}`
-- parent -> worker: `[[gold, answer_region], ...]` (a chunk; the region is null when the thought
+- parent -> worker: `[[gold, answer_region, mode], ...]` (a chunk; the region is null when the thought
   never closed: only the answer part of a completion is ever sent)
 - worker -> parent, per item, in order: `[correct, reason, extracted]`
 
@@ -28,9 +28,9 @@ def main() -> None:
     out.write('{"ready": true}\n')
     out.flush()
     for line in sys.stdin:
-        for gold, region in json.loads(line):
+        for gold, region, mode in json.loads(line):
             try:
-                verdict = grade_region(gold, region, signal_timeouts=False)
+                verdict = grade_region(gold, region, signal_timeouts=False, mode=mode)
                 answer = [verdict.correct, verdict.reason, verdict.extracted]
             except Exception as error:  # a math-verify bug on one input must not end the worker
                 answer = [False, "incorrect", f"error: {type(error).__name__}"]

@@ -24,7 +24,9 @@ def main(args: argparse.Namespace) -> dict:
     output = Path(args.output or data.with_name(data.stem + ".graded.jsonl"))
     summary_path = Path(args.summary or data.with_name(data.stem + ".grading.json"))
     configure_grading(workers=args.workers, deadline=args.deadline)
-    graded, summary = grade_rows(iter_rows(data), answers=args.answers, gold=args.gold, source=str(data))
+    graded, summary = grade_rows(
+        iter_rows(data), answers=args.answers, gold=args.gold, source=str(data), mode=args.grading
+    )
     write_jsonl(output, graded)
     write_json(summary_path, {"data": str(data), "output": str(output), **summary})
     print(json.dumps(summary))
@@ -44,6 +46,10 @@ def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--summary", default=None, help="summary JSON; default <data>.grading.json")
     parser.add_argument("--workers", type=int, default=None, help="grading processes (default: CPU cores)")
     parser.add_argument("--deadline", type=float, default=None, help="seconds allowed per item (default 5)")
+    parser.add_argument(
+        "--grading", default="math_verify", choices=["math_verify", "lenient"],
+        help="math_verify: math-verify's verdicts (default); lenient: also units, times, rounded decimals, identities",
+    )
     return parser
 
 

@@ -98,6 +98,10 @@ class SummarizeConfig(WandbArguments):
         default="0/1", metadata={"help": "i/n: this job takes every n-th question from the i-th."}
     )
     seed: int = field(default=42, metadata={"help": "Sampling seed."})
+    grading: str = field(
+        default="math_verify",
+        metadata={"help": "How read-off answers are graded: math_verify or lenient.", "choices": ["math_verify", "lenient"]},
+    )
     grading_workers: int | None = field(default=None, metadata={"help": "Grading processes."})
     grading_deadline: float | None = field(
         default=None, metadata={"help": "Seconds allowed per graded item."}
@@ -117,7 +121,7 @@ class SummarizeConfig(WandbArguments):
     def __post_init__(self):
         checks = {"method": (self.method, METHODS), "backend": (self.backend, BACKENDS),
                   "granularity": (self.granularity, GRANULARITIES), "on_reject": (self.on_reject, ON_REJECT),
-                  "dtype": (self.dtype, DTYPES)}  # fmt: skip
+                  "dtype": (self.dtype, DTYPES), "grading": (self.grading, ("math_verify", "lenient"))}  # fmt: skip
         for name, (value, choices) in checks.items():
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -155,5 +159,5 @@ class SummarizeConfig(WandbArguments):
                 "on_reject", "student_tokenizer", "summarizer_model_name_or_path", "summary_prompt",
                 "max_thought_tokens", "temperature", "top_p", "top_k", "max_summary_tokens",
                 "reader_model_name_or_path", "reader_prompt_template", "reader_system_prompt", "reader_suffix",
-                "reader_max_tokens", "seed")  # fmt: skip
+                "reader_max_tokens", "seed", "grading")  # fmt: skip
         return {key: getattr(self, key) for key in keys}

@@ -62,7 +62,9 @@ def _compress_model(config: SummarizeConfig, units, models) -> list[dict]:
     summaries = summarize_thoughts(models, config, [parts[i].thought for i in todo])
     problems = [units[i][0]["problem"] for i in todo]
     answers = read_answers(models, config, problems, [s.text for s in summaries])
-    verdicts = grade_many([(units[i][0]["answer"], answer) for i, answer in zip(todo, answers, strict=True)])
+    verdicts = grade_many(
+        [(units[i][0]["answer"], answer) for i, answer in zip(todo, answers, strict=True)], mode=config.grading
+    )
     for i, summary, answer, verdict in zip(todo, summaries, answers, verdicts, strict=True):
         results[i] = {
             "text": parts[i].with_thought(summary.text.strip()),
