@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 
 
 def main(argv=None) -> int:
@@ -35,9 +33,11 @@ def main(argv=None) -> int:
     from raml_recipes.data.grpo_prompts import arithmetic_problems, to_grpo_rows
     from raml_recipes.data.io import write_jsonl
     from raml_recipes.models import resolve_model
+    from raml_recipes.models.loading import cpu_has_native_bf16
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.grpo import SupportSetGRPOTrainer
     from raml_recipes.training.grpo_config import SupportSetGRPOConfig
+    from raml_recipes.training.support_timing import time_support_steps
 
     group = 16
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,55 +45,26 @@ def main(argv=None) -> int:
         rows = to_grpo_rows(str(prompt_file), system_prompt=None, prompt_template="{problem}")
         config = SupportSetGRPOConfig(
             output_dir=tmp, num_generations=group, per_device_train_batch_size=group * args.prompts,
-            max_completion_length=args.max_completion_length, use_cpu=True, bf16=True, report_to="none",
+            max_completion_length=args.max_completion_length, use_cpu=True, bf16=cpu_has_native_bf16(), report_to="none",
             activation_checkpointing=False, disable_tqdm=True, seed=0, support_size=4,
         )  # fmt: skip
         trainer = SupportSetGRPOTrainer(
             model=resolve_model(args.model), reward_funcs=get_reward_functions(["raml"]), args=config,
             train_dataset=Dataset.from_list(rows),
         )  # fmt: skip
-        model = trainer.model
-        model.train()
-        trainer.current_gradient_accumulation_steps = 1
-        trainer.create_optimizer()
+        timing = time_support_steps(trainer, args.repeats, ks=[8, 4])
 
-        # Generate and score all G once, TRL's way; then select on those same rollouts.
-        trainer.support_size = None
-        full = trainer._generate_and_score_completions(next(iter(trainer.get_train_dataloader())))
-        batches = {"k16": full}
-        for k in (8, 4):
-            trainer.support_size = k
-            batches[f"k{k}"] = trainer.restrict_to_support(full, trainer.support_mask(group * args.prompts))
-        keep4 = trainer.support_mask(group * args.prompts)
-        masked = dict(full, completion_mask=full["completion_mask"] * keep4.unsqueeze(1))
-        masked["num_items_in_batch"] = masked["completion_mask"].sum()
-        batches["masked_k4"] = masked
-
-        def optimizer_step(batch) -> float:
-            start = time.perf_counter()
-            with trainer.accelerator.autocast():
-                loss = trainer.compute_loss(model, batch)
-            loss.backward()
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
-            return time.perf_counter() - start
-
-        optimizer_step(batches["k4"])  # warm-up
-        times = {name: [] for name in batches}
-        for _ in range(args.repeats):
-            for name, batch in batches.items():
-                times[name].append(optimizer_step(batch))
-        seconds = {name: statistics.median(values) for name, values in times.items()}
-
+    step = timing["step_s"]
+    seconds = {"k16": step["all_16"], "k8": step["k_8"], "k4": step["k_4"], "masked_k4": step["masked_k_4"]}
     result = {
         "model": args.model,
         "num_generations": group,
         "prompts": args.prompts,
-        "completion_tokens": int(full["completion_mask"].sum()),
+        "completion_tokens": timing["completion_tokens"],
         "step_s": {name: round(value, 3) for name, value in seconds.items()},
-        "k8_ratio": round(seconds["k8"] / seconds["k16"], 3),
-        "k4_ratio": round(seconds["k4"] / seconds["k16"], 3),
-        "masked_k4_ratio": round(seconds["masked_k4"] / seconds["k16"], 3),
+        "k8_ratio": timing["ratio"][8],
+        "k4_ratio": timing["ratio"][4],
+        "masked_k4_ratio": timing["masked_ratio"][4],
     }
     print(json.dumps(result))
     return 0

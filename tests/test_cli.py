@@ -34,49 +34,86 @@ def test_raml_sft_reports_a_bad_recipe_in_one_line(tmp_path):
     )
 
 
+def _rows(path):
+    return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+
+
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end_and_resumes(tmp_path):
     out = tmp_path / "demo"
     command = [sys.executable, "-m", "raml_recipes.cli", "demo", "--quick", "--out", str(out)]
     first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0
+    assert again.stdout.count("(done in an earlier run, skipped)") == 9
+    check_quick_demo(out, first.stdout)
+
+
+def check_quick_demo(out, stdout):
+    """The quick demo's outputs in `out` (a folder of a finished run), `stdout` its first run's output."""
+    from raml_recipes.evaluation.intervals import paired_difference
+
     summary = json.loads((out / "summary.json").read_text())
-    sft = summary["stages"]["sft"]
+    stages = summary["stages"]
+    # Data: the held-out questions are none of the trained ones (SFT questions and GRPO prompts).
+    data = stages["data"]
+    assert data["questions"] == {"sft": 16, "grpo": 32, "heldout": 24, "pilot": 100}
+    trained = {row["problem"] for name in ("trajectories", "grpo_prompts") for row in _rows(data[name])}
+    heldout = {row["problem"] for row in _rows(data["heldout"])}
+    assert len(trained) == 48 and len(heldout) == 24 and not trained & heldout
+    sft = stages["sft"]
     assert (out / "sft" / "model.safetensors").is_file() and (out / "sft" / "training_curves.png").is_file()
     metrics = json.loads((out / "sft" / "metrics.json").read_text())
     assert sft["last_loss"] == [e["loss"] for e in metrics["log_history"] if "loss" in e][-1]
     assert sft["last_loss"] < sft["first_loss"]
-    assert summary["stages"]["data"]["questions"] == 200
-    assert f"checkpoint     {out / 'sft'}" in first.stdout
-
-    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0
-    assert again.stdout.count("(done in an earlier run, skipped)") == 8
-    grpo = summary["stages"]["grpo"]
+    for label in ("base", "SFT", "GRPO", "student"):
+        assert f"  {label:<8} held-out accuracy" in stdout, label
+    grpo = stages["grpo"]
     grpo_metrics = json.loads((out / "grpo" / "metrics.json").read_text())
     assert grpo["last_reward"] == [e["reward"] for e in grpo_metrics["log_history"] if "reward" in e][-1]
     assert grpo["support_set"]["support_size"] < grpo["support_set"]["num_generations"]
     assert grpo_metrics["model"] == str(out / "sft")  # GRPO starts from the SFT model
     assert (out / "grpo" / "training_curves.png").is_file()
-    evaluation = summary["stages"]["evaluate"]
-    assert {"base", "sft", "grpo"} <= set(evaluation) and evaluation["grpo"]["questions"] == 4
-    assert (out / "evaluate" / "sft" / "samples.jsonl").is_file() and (
-        out / "probe" / "confidence.png"
-    ).is_file()
-    assert summary["stages"]["probe"]["correct"]["trajectories"] == 4
+    evaluation = stages["evaluate"]
+    assert set(evaluation) - {"elapsed_s"} == {"base", "sft", "grpo", "student", "base_sampled", "sft_sampled", "base_gsm8k",
+                               "grpo_gsm8k"}  # fmt: skip
+    assert [evaluation[label]["questions"] for label in ("grpo", "sft_sampled", "grpo_gsm8k")] == [24, 8, 4]
+    assert evaluation["sft_sampled"]["samples_per_question"] == 2
+    assert evaluation["student"]["model"] == str(out / "student")
+    probe = summary["stages"]["probe"]  # --max_trajectories 4: two solutions, each correct and perturbed
+    assert probe["correct"]["trajectories"] == probe["incorrect"]["trajectories"] == 2
+    lever = stages["lever"]
+    assert (lever["num_generations"], lever["support_sizes"], lever["completions"]) == (4, [2], 8)
     # Summarize -> student: the student trains on the compressed set.
-    compressed = summary["stages"]["summarize"]
+    compressed = stages["summarize"]
     for key, value in json.loads((out / "summarize" / "summary.json").read_text()).items():
         assert compressed[key] == value, key
-    assert compressed["questions_written"] == 32
+    assert compressed["questions_written"] == 16
     assert compressed["all"]["mean_short_tokens"] < compressed["all"]["mean_long_tokens"]
-    compressed_rows = [json.loads(line) for line in (out / "summarize" / "trajectories.jsonl").open()]
     student_data = json.loads((out / "student" / "metrics.json").read_text())["data"]
-    assert student_data["trajectories"] == sum(len(row["trajectories"]) for row in compressed_rows)
-    assert (
-        student_data["trajectories"] < metrics["data"]["trajectories"]
-    )  # duplicates after compression merge
-    assert evaluation["student"]["model"] == str(out / "student")
+    assert student_data["trajectories"] == sum(len(row["trajectories"]) for row in _rows(out / "summarize" / "trajectories.jsonl"))
+    # Each comparison, at the top of summary.json, recomputed here from the per-sample records.
+    comparisons = summary["comparisons"]
+    assert set(comparisons) >= {"sft_minus_base", "sft_minus_base_sampled", "grpo_minus_sft", "student_minus_sft",
+                                "student_minus_sft_tokens"}  # fmt: skip
+    def per_question(folder, key):
+        found = {}
+        for row in _rows(out / "evaluate" / folder / "samples.jsonl"):
+            found.setdefault(row["id"], []).append(float(row["correct"]) if key == "accuracy" else row["num_tokens"])
+        return [sum(values) / len(values) for _, values in sorted(found.items())]
+
+    for name, first_folder, second_folder, key, seed in (
+        ("sft_minus_base", "base", "sft", "accuracy", 1), ("student_minus_sft_tokens", "sft", "student", "tokens", 5),
+    ):  # fmt: skip
+        expected = paired_difference(per_question(first_folder, key), per_question(second_folder, key), seed=seed)
+        row = comparisons[name]
+        assert (row["difference"], row["low"], row["high"]) == pytest.approx(
+            (expected["difference"], expected["low"], expected["high"])
+        ), name
+        assert row["verdict"] in ("above zero", "below zero", "within the noise")
+        assert row["as_expected"] == ((row["verdict"] == row["expect"]) if row["expect"] != "not below zero"
+                                      else row["verdict"] != "below zero")  # fmt: skip
     check_report(out, summary["report"])
 
 
@@ -84,37 +121,32 @@ def check_report(out, figures):
     """report.md's numbers are the stages' own JSON outputs, and every number it shows is in summary.json."""
     import re
 
+    from raml_recipes.evaluation.intervals import wilson
+
     report = (out / "report.md").read_text()
-    for label, folder in (("base", "base"), ("SFT", "sft"), ("GRPO", "grpo"), ("student", "student")):
-        gsm8k = json.loads((out / "evaluate" / folder / "summary.json").read_text())["benchmarks"]["gsm8k"]
-        row = (
-            f"| {label} | {gsm8k['pass@1']:.1f} | {gsm8k['pass@2']:.1f} | {gsm8k['avg@2']:.1f} | "
-            f"{gsm8k['mean_tokens']:.1f} | {100 * gsm8k['truncated_fraction']:.0f}% |"
-        )
+    # Held-out and GSM8K rows: accuracy and its Wilson interval recounted from the per-sample records.
+    for label, folder in (("base", "base"), ("SFT", "sft"), ("GRPO", "grpo"), ("student", "student"),
+                          ("base", "base-gsm8k"), ("GRPO", "grpo-gsm8k")):  # fmt: skip
+        samples = _rows(out / "evaluate" / folder / "samples.jsonl")
+        right = sum(bool(row["correct"]) for row in samples)
+        low, high = wilson(right, len(samples))
+        (metrics,) = json.loads((out / "evaluate" / folder / "summary.json").read_text())["benchmarks"].values()
+        row = f"| {label} | {100 * right / len(samples):.1f} [{100 * low:.1f}, {100 * high:.1f}] | {metrics['mean_tokens']:.1f} |"
         assert row in report, row
-    for label, folder, key in (
-        ("SFT", "sft", "loss"),
-        ("GRPO", "grpo", "reward"),
-        ("Student", "student", "loss"),
-    ):
+    for name, row in json.loads((out / "summary.json").read_text())["comparisons"].items():
+        assert f"| {row['verdict']} | {row['expect']} |" in report, name
+    for label, folder, key in (("SFT", "sft", "loss"), ("GRPO", "grpo", "reward"), ("Student", "student", "loss")):
         history = json.loads((out / folder / "metrics.json").read_text())["log_history"]
         values = [entry[key] for entry in history if key in entry]
         assert f"{values[0]:.3f} -> {values[-1]:.3f}" in report, label
     compression = json.loads((out / "summarize" / "summary.json").read_text())
-    assert (
-        f"{compression['trajectories_kept']} of {compression['all']['trajectories']} trajectories kept"
-        in report
-    )
+    assert f"{compression['trajectories_kept']} of {compression['all']['trajectories']} trajectories kept" in report
     probe = json.loads((out / "probe" / "confidence.json").read_text())
-    assert (
-        f"| correct | {probe['correct']['trajectories']} | {probe['correct']['mean_slope']:.3f} |" in report
-    )
-    assert (
-        f"| perturbed | {probe['incorrect']['trajectories']} | {probe['incorrect']['mean_slope']:.3f} |"
-        in report
-    )
+    assert f"| correct | {probe['correct']['trajectories']} | {probe['correct']['mean_slope']:.3f} |" in report
+    assert f"| perturbed | {probe['incorrect']['trajectories']} | {probe['incorrect']['mean_slope']:.3f} |" in report
     for figure in re.findall(r"\]\(([^)]+\.png)\)", report):
         assert (out / figure).is_file(), figure
+    assert "report/accuracy.png" in report
 
     # Every number on the page (but the first paragraph's machine and date) is a figure of summary.json,
     # as shown (a percentage of a fraction counts), or a stage time in minutes and seconds.
@@ -128,15 +160,12 @@ def check_report(out, figures):
     known = list(flat(figures))
     body = report.split("\n", 3)[3]
     body = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)
-    for token in re.findall(r"(?<![\w@.])-?\d+(?:\.\d+)?(?![\w])", body):
+    for token in re.findall(r"(?<![\w@.])[-+]?\d+(?:\.\d+)?(?![\w])", body):
         decimals = len(token.split(".")[1]) if "." in token else 0
         number = float(token)
         assert any(
             round(value, decimals) == number or round(100 * value, decimals) == number for value in known
-        ), (
-            f"{token} in report.md is not in summary.json"
-            and (out / "students" / "length_ratios.png").is_file()
-        )
+        ), f"{token} in report.md is not in summary.json"
 
 
 @pytest.mark.slow
@@ -149,7 +178,7 @@ def test_quick_demo_killed_during_grpo_skips_finished_stages_on_rerun(tmp_path):
     demo = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     in_grpo = False
     for line in demo.stdout:
-        in_grpo = in_grpo or line.startswith("[3/8] grpo")
+        in_grpo = in_grpo or line.startswith("[3/9] grpo")
         if in_grpo and "'reward'" in line:  # GRPO is training
             demo.send_signal(signal.SIGKILL)  # the demo process alone, as a crash or an OOM kill would
             break
@@ -168,5 +197,5 @@ def test_quick_demo_killed_during_grpo_skips_finished_stages_on_rerun(tmp_path):
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert rerun.stdout.count("(done in an earlier run, skipped)") == 2  # data and sft
-    assert "[3/8] grpo: done in" in rerun.stdout and (out / "report.md").is_file()
+    assert "[3/9] grpo: done in" in rerun.stdout and (out / "report.md").is_file()
     assert json.loads((out / "grpo" / "metrics.json").read_text())["global_step"] == 16

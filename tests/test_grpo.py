@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import math
 import subprocess
 import sys
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import torch
@@ -428,3 +430,54 @@ def test_reward_params_follow_a_template_that_opens_the_thought(tiny_tokenizer):
         "raml": {"think_opened_in_prompt": True},
         "format": {"style": "r1", "think_opened_in_prompt": True},
     }
+
+
+# --- clipped completions: the warning that a run cannot learn ------------------------------------------
+
+
+def test_truncation_warning_reads_the_first_logged_steps_once():
+    from raml_recipes.training.callbacks import TruncationWarning
+
+    args = SimpleNamespace(max_completion_length=80)
+
+    def fired(shares, **kwargs):
+        callback = TruncationWarning(**kwargs)
+        with mock.patch("raml_recipes.training.callbacks.logger") as logger:
+            for share in shares:
+                callback.on_log(args, None, None, logs={"loss": 0.1, TruncationWarning.KEY: share})
+                callback.on_log(args, None, None, logs={"train_runtime": 1.0})  # a log without the key
+        return [call.args for call in logger.warning.call_args_list]
+
+    assert fired([0.9]) == []  # one logged step is not enough to judge
+    (message, share, steps, budget), = fired([0.4, 0.7])  # mean 0.55 of the first two: most are cut
+    assert (share, steps, budget) == (pytest.approx(55.0), 2, 80) and "max_completion_length" in message
+    assert fired([0.5, 0.5]) == []  # half is not most
+    assert fired([0.1, 0.2, 1.0, 1.0]) == []  # judged once, at start-up, not again later
+    assert len(fired([1.0, 1.0, 1.0, 1.0], after_logs=3)) == 1
+
+
+def test_truncation_warning_fires_on_a_run_whose_budget_is_too_short(tmp_path, caplog):
+    """The tiny random model never ends a completion within 4 tokens: every one is cut."""
+    with caplog.at_level(logging.WARNING, logger="raml_recipes.training.callbacks"):
+        _, metrics = _run_recipe(tmp_path, "--max_completion_length", "4", "--logging_steps", "1")
+    clipped = [entry["completions/clipped_ratio"] for entry in metrics["log_history"] if "loss" in entry]
+    assert clipped[:2] == [1.0, 1.0]
+    warnings = [record.getMessage() for record in caplog.records if "max_completion_length (4)" in record.getMessage()]
+    assert warnings == [warnings[0]] and warnings[0].startswith("100% of the completions of the first 2 logged steps")
+
+
+def test_support_timing_times_k_of_g_against_all_g_on_one_batch(tiny_model_dir, prompts, tmp_path):
+    from raml_recipes.training.support_timing import time_support_steps
+
+    trainer = make_trainer(tiny_model_dir, prompts, tmp_path, support_size=2)
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    timing = time_support_steps(trainer, repeats=2)
+    assert (timing["num_generations"], timing["support_sizes"], timing["completions"]) == (G, [2], 8)
+    assert 0 < timing["completion_tokens"] <= 8 * 12
+    step = timing["step_s"]
+    assert set(step) == {f"all_{G}", "k_2", "masked_k_2"} and all(value > 0 for value in step.values())
+    assert timing["ratio"][2] == pytest.approx(step["k_2"] / step[f"all_{G}"], rel=0.01)
+    assert timing["masked_ratio"][2] == pytest.approx(step["masked_k_2"] / step[f"all_{G}"], rel=0.01)
+    assert any(not torch.equal(p, before[name]) for name, p in trainer.model.named_parameters())  # real steps
+    with pytest.raises(ValueError, match="support sizes must lie in 1..3"):
+        time_support_steps(trainer, ks=[G])

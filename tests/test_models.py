@@ -96,3 +96,15 @@ def test_embedded_smollm2_is_a_plain_offline_model():
     output = model.generate(**prompt, max_new_tokens=20, do_sample=False)
     answer = tokenizer.decode(output[0, prompt["input_ids"].shape[1] :])
     assert "5" in answer and answer.endswith("<|im_end|>")  # a real instruct model: answers, then stops
+
+
+def test_native_bf16_is_read_from_the_cpu_flags():
+    from raml_recipes.models.loading import cpu_has_native_bf16
+
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    assert not cpu_has_native_bf16(avx2)
+    assert not cpu_has_native_bf16("flags\t: avx512f avx512bw avx512_vnni\n")  # AVX-512 without its bf16 part
+    assert cpu_has_native_bf16("flags\t: avx2 avx512f avx512_bf16\n")
+    assert cpu_has_native_bf16("model name\t: Xeon\nflags\t: avx2 amx_tile amx_bf16 amx_int8\n")
+    assert not cpu_has_native_bf16("model name\t: avx512_bf16 in a name is not a flag\n")
+    assert not cpu_has_native_bf16("")

@@ -226,7 +226,7 @@ def test_evaluate_job_completes(slurm_cluster, tmp_path):
     (task,) = wait_for(job)
     assert task["JobState"] == "COMPLETED", log.read_text()[-3000:]
     summary = json.loads((output_dir / "summary.json").read_text())
-    assert summary["benchmarks"]["gsm8k"]["questions"] == 4
+    assert summary["benchmarks"]["gsm8k"]["questions"] == 24
 
 
 def test_summarize_array_job_assembles_both_shards(slurm_cluster, tmp_path):

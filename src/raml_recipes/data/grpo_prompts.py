@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..evaluation.benchmarks import BENCHMARK_NAMES, load_benchmark, question_from_row
 from ..paths import shared_data, shipped_data
+from .arithmetic import arithmetic_problems as generated_arithmetic
 from .errors import DataError
 from .loaders import iter_source_rows
 
@@ -60,30 +61,9 @@ ANSWER_FILTERS = {"paper": is_digit_answer, "any": is_integer_answer}
 
 def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
     """`count` distinct one- and two-step arithmetic questions with integer answers, reproducible from `seed`."""
-    rng = random.Random(seed)
-    rows, seen = [], set()
-    while len(rows) < count:
-        kind = rng.choice(["add", "sub", "mul", "add_mul", "items"])
-        a, b, c = rng.randint(1, 20), rng.randint(1, 20), rng.randint(2, 5)
-        if kind == "add":
-            problem, answer = f"What is {a} + {b}?", a + b
-        elif kind == "sub":
-            a, b = max(a, b), min(a, b)
-            problem, answer = f"What is {a} - {b}?", a - b
-        elif kind == "mul":
-            a, b = rng.randint(2, 9), rng.randint(2, 9)
-            problem, answer = f"What is {a} times {b}?", a * b
-        elif kind == "add_mul":
-            problem, answer = f"What is {a} + {b} * {c}?", a + b * c
-        else:
-            problem = f"Tom has {a} apples. He buys {c} bags with {b} apples each. How many apples does he have now?"
-            answer = a + b * c
-        if problem in seen:
-            continue
-        seen.add(problem)
-        rows.append({"id": f"arithmetic-{seed}-{len(rows)}", "problem": problem, "answer": str(answer),
-                     "source": ARITHMETIC})  # fmt: skip
-    return rows
+    return [
+        {key: row[key] for key in ("id", "problem", "answer", "source")} for row in generated_arithmetic(count, seed)
+    ]
 
 
 def load_prompt_source(spec: str, split: str = "train") -> list[dict]:

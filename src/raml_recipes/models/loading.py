@@ -9,6 +9,22 @@ from .embedded import resolve_model
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """True when this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), where bf16 on the CPU is
+    1.4-3x faster than float32; elsewhere (AVX2 only) PyTorch emulates it and it is several times
+    slower (measured: SmolLM2-135M generation 25 vs 115 tokens/s). Linux only (/proc/cpuinfo)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = open("/proc/cpuinfo", encoding="utf-8").read()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def load_tokenizer(name_or_path: str, revision: str | None = None, chat_template_path: str | None = None):
     """The tokenizer, with the chat template replaced when `chat_template_path` is given.
 
