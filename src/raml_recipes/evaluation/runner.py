@@ -146,6 +146,7 @@ def write_reports(
     }
     summary = {
         "model": config.model_name_or_path,
+        "backend": config.backend,  # of the latest run into this folder (not in the fingerprint)
         "settings": config.fingerprint(),
         "prompt_sources": prompt_sources,  # where prompt_template / system_prompt came from
         "benchmarks": summaries,

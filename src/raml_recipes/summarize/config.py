@@ -111,6 +111,10 @@ class SummarizeConfig(WandbArguments):
     )
     vllm_tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model."})
     vllm_max_model_len: int | None = field(default=None, metadata={"help": "vLLM: context length."})
+    vllm_enforce_eager: bool = field(
+        default=False,
+        metadata={"help": "vLLM: no compiled graphs (starts in seconds instead of minutes; slower per token)."},
+    )
     # Tracking
     report_to: list[str] = field(
         default_factory=lambda: ["none"],
