@@ -108,3 +108,59 @@ def test_native_bf16_is_read_from_the_cpu_flags():
     assert cpu_has_native_bf16("model name\t: Xeon\nflags\t: avx2 amx_tile amx_bf16 amx_int8\n")
     assert not cpu_has_native_bf16("model name\t: avx512_bf16 in a name is not a flag\n")
     assert not cpu_has_native_bf16("")
+
+
+def _model_args(**overrides):
+    from trl import ModelConfig
+
+    return ModelConfig(model_name_or_path="embedded:tiny-llama", **overrides)
+
+
+def test_4bit_loading_is_passed_through_where_it_can_run_and_refused_where_it_cannot(monkeypatch):
+    from raml_recipes.models import loading
+
+    assert loading.quantization_config(_model_args()) is None
+    with pytest.raises(ValueError, match=r"^load_in_4bit: a quantized model trains only through adapters"):
+        loading.quantization_config(_model_args(load_in_4bit=True))
+    with pytest.raises(ValueError, match=r"^load_in_8bit: needs the bitsandbytes package"):
+        loading.quantization_config(_model_args(load_in_8bit=True, use_peft=True))  # not installed here
+    # bitsandbytes present (stood in for: it needs CUDA) but no GPU: refused, saying so.
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "bitsandbytes" else real_find_spec(name, *a)
+    )
+    qlora = _model_args(load_in_4bit=True, use_peft=True, bnb_4bit_quant_type="nf4", use_bnb_nested_quant=True)
+    with pytest.raises(ValueError, match=r"needs a CUDA GPU and this machine has none: drop load_in_4bit"):
+        loading.quantization_config(qlora, cuda_available=False)
+    # With a GPU: TRL's own config, the recipe's knobs in it.
+    config = loading.quantization_config(qlora, cuda_available=True)
+    assert config.load_in_4bit and not config.load_in_8bit
+    assert config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
+
+
+def test_model_init_kwargs_let_the_recipe_win_and_place_no_device_without_quantization():
+    from raml_recipes.models.loading import model_init_kwargs
+
+    kwargs = model_init_kwargs(_model_args(dtype="float32"), {"dtype": "bfloat16"})
+    assert kwargs["dtype"] == "bfloat16" and "device_map" not in kwargs and "quantization_config" not in kwargs
+
+
+def test_a_recipe_asking_for_4bit_on_a_cpu_stops_in_one_line_before_loading(tmp_path):
+    import subprocess
+    import sys
+
+    recipe = tmp_path / "qlora.yaml"
+    recipe.write_text(
+        "model_name_or_path: embedded:tiny-llama\ndataset_name: x.jsonl\nuse_cpu: true\nbf16: false\n"
+        "load_in_4bit: true\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "raml_recipes.cli", "sft", "--config", str(recipe), "--output_dir", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"raml sft: error: {recipe}: load_in_4bit: a quantized model trains only through adapters: "
+        "set use_peft: true (QLoRA)"
+    )
+    assert not (tmp_path / "o").exists()  # nothing was loaded or recorded

@@ -72,6 +72,12 @@ def parse_recipe(parser, args: list[str] | None = None):
         check_recipe_keys(args[index + 1], parser)
         source = args[index + 1]
     try:
-        return parser.parse_args_and_config(args)
+        parsed = parser.parse_args_and_config(args)
+        for settings in parsed:  # a model-loading request that cannot be met, before anything loads
+            if hasattr(settings, "load_in_4bit"):
+                from .models.loading import quantization_config
+
+                quantization_config(settings)
+        return parsed
     except ValueError as error:  # a dataclass's own check (__post_init__): a value the recipe must change
         raise RecipeError(f"{source}: {error}") from None

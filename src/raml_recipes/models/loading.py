@@ -64,11 +64,39 @@ def load_causal_lm(
     return model.to(device).eval()
 
 
+def quantization_config(model_args, cuda_available: bool | None = None):
+    """QLoRA's bitsandbytes config for a recipe asking for `load_in_4bit` / `load_in_8bit` (TRL's own
+    `get_quantization_config`), None when it asks for neither; a ValueError, before any model is loaded,
+    where the request cannot be met, instead of training a full-precision model in silence."""
+    import importlib.util
+
+    flag = "load_in_4bit" if model_args.load_in_4bit else "load_in_8bit" if model_args.load_in_8bit else None
+    if flag is None:
+        return None
+    if not model_args.use_peft:
+        raise ValueError(f"{flag}: a quantized model trains only through adapters: set use_peft: true (QLoRA)")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ValueError(f"{flag}: needs the bitsandbytes package (pip install bitsandbytes) and a CUDA GPU")
+    if cuda_available is None:
+        import torch
+
+        cuda_available = torch.cuda.is_available()
+    if not cuda_available:
+        raise ValueError(f"{flag}: bitsandbytes quantization needs a CUDA GPU and this machine has none: drop {flag}")
+    from trl import get_quantization_config
+
+    return get_quantization_config(model_args)
+
+
 def model_init_kwargs(model_args, configured: dict | None) -> dict:
     """TRL trainers' `model_init_kwargs` from a recipe's ModelConfig; the recipe's own entries win."""
-    return {
+    kwargs = {
         "revision": model_args.model_revision,
         "attn_implementation": model_args.attn_implementation,
         "dtype": model_args.dtype,
-        **(configured or {}),
     }
+    if quantization_config(model_args) is not None:  # the config itself goes to the trainer, as in TRL's scripts
+        from trl import get_kbit_device_map
+
+        kwargs["device_map"] = get_kbit_device_map()
+    return {**kwargs, **(configured or {})}

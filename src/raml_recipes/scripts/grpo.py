@@ -21,7 +21,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.data.grpo_prompts import to_grpo_rows
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
-    from raml_recipes.models.loading import load_tokenizer, model_init_kwargs
+    from raml_recipes.models.loading import load_tokenizer, model_init_kwargs, quantization_config
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
@@ -51,6 +51,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
+        quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
     record_training_run("grpo", list(argv), script_args, training_args, model_args)

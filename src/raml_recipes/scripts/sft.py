@@ -21,7 +21,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.data.sft_format import build_sft_dataset
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
-    from raml_recipes.models.loading import model_init_kwargs
+    from raml_recipes.models.loading import model_init_kwargs, quantization_config
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.preemption import resume_checkpoint
     from raml_recipes.training.run_summary import finish_run
@@ -49,6 +49,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         peft_config=get_peft_config(model_args),
+        quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
     record_training_run("sft", list(argv), script_args, training_args, model_args)
