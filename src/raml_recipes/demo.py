@@ -17,7 +17,7 @@ right about one time in ten. Stages (each one skipped on a rerun once it has com
 9. report:    report.md: every number with its 95 % interval, the differences and whether they are
               outside the noise, figures; every number also in summary.json.
 
-`--quick` runs the same stages on the tiny random model in about a minute. A rerun skips the completed
+`--quick` runs the same stages on the tiny random model in a few minutes. A rerun skips the completed
 stages; a training stage cut short resumes from its last checkpoint if it saved one. bf16 is used where
 the CPU computes it natively (AVX512-BF16, AMX), float32 elsewhere, where bf16 is several times slower.
 """
