@@ -29,6 +29,7 @@ import transformers.training_args
 transformers.training_args.is_torch_bf16_gpu_available = lambda: True   # GPU recipes ask for bf16
 import raml_recipes.training.grpo_config as grpo_config
 grpo_config.vllm_installed = lambda: True                               # and for vLLM
+grpo_config.vllm_sleep_mode_available = lambda: True                    # with its GPU-only sleep mode
 import importlib
 from raml_recipes.recipes import RecipeError, parse_recipe
 

@@ -411,6 +411,43 @@ def test_vllm_requested_but_missing_fails_at_parse_time_with_the_install_command
                              per_device_train_batch_size=4)  # fmt: skip
 
 
+VLLM_SETTINGS = dict(use_vllm=True, bf16=False, num_generations=4, per_device_train_batch_size=4,
+                     max_completion_length=64)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"vllm_gpu_memory_utilization": 0.0}, r"vllm_gpu_memory_utilization must lie in \(0, 1\].*got 0.0"),
+        ({"vllm_gpu_memory_utilization": 1.5}, r"vllm_gpu_memory_utilization must lie in \(0, 1\].*got 1.5"),
+        ({"vllm_max_model_length": 64}, r"vllm_max_model_length \(64\) must hold a prompt plus max_completion_length \(64\)"),
+        ({"vllm_enable_sleep_mode": True, "use_cpu": True}, r"vllm_enable_sleep_mode needs a CUDA, ROCm or XPU GPU"),
+    ],
+)
+def test_vllm_settings_that_cannot_work_fail_at_parse_time(tmp_path, monkeypatch, settings, message):
+    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_installed", lambda: True)  # no vLLM needed to parse
+    with pytest.raises(ValueError, match=message):
+        SupportSetGRPOConfig(output_dir=str(tmp_path), **{"use_cpu": True, **VLLM_SETTINGS, **settings})
+
+
+def test_vllm_settings_at_their_bounds_parse(tmp_path, monkeypatch):
+    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_installed", lambda: True)
+    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_sleep_mode_available", lambda: True)
+    # The edges of each check, on the accepted side: all of memory, one prompt token, sleep on a GPU
+    # machine (pretended) without use_cpu.
+    SupportSetGRPOConfig(output_dir=str(tmp_path), use_cpu=True, vllm_gpu_memory_utilization=1.0,
+                         vllm_max_model_length=65, **VLLM_SETTINGS)  # fmt: skip
+    SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_enable_sleep_mode=True, **VLLM_SETTINGS)
+    # Without a GPU the same request is refused, use_cpu or not.
+    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_sleep_mode_available", lambda: False)
+    with pytest.raises(ValueError, match="vllm_enable_sleep_mode needs a CUDA"):
+        SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_enable_sleep_mode=True, **VLLM_SETTINGS)
+    # Server mode leaves the colocated engine's settings unread (the paper recipes launched with
+    # --vllm_mode server keep their sleep setting): accepted.
+    SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_mode="server", vllm_enable_sleep_mode=True,
+                         vllm_gpu_memory_utilization=0.0, **VLLM_SETTINGS)  # fmt: skip
+
+
 # --- chat template and rewards ------------------------------------------------------------------------
 
 

