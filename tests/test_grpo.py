@@ -421,7 +421,7 @@ VLLM_SETTINGS = dict(use_vllm=True, bf16=False, num_generations=4, per_device_tr
         ({"vllm_gpu_memory_utilization": 0.0}, r"vllm_gpu_memory_utilization must lie in \(0, 1\].*got 0.0"),
         ({"vllm_gpu_memory_utilization": 1.5}, r"vllm_gpu_memory_utilization must lie in \(0, 1\].*got 1.5"),
         ({"vllm_max_model_length": 64}, r"vllm_max_model_length \(64\) must hold a prompt plus max_completion_length \(64\)"),
-        ({"vllm_enable_sleep_mode": True, "use_cpu": True}, r"vllm_enable_sleep_mode needs a CUDA, ROCm or XPU GPU"),
+        ({"vllm_enable_sleep_mode": True, "use_cpu": True}, r"vllm_enable_sleep_mode needs a CUDA GPU"),
     ],
 )
 def test_vllm_settings_that_cannot_work_fail_at_parse_time(tmp_path, monkeypatch, settings, message):
@@ -432,20 +432,24 @@ def test_vllm_settings_that_cannot_work_fail_at_parse_time(tmp_path, monkeypatch
 
 def test_vllm_settings_at_their_bounds_parse(tmp_path, monkeypatch):
     monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_installed", lambda: True)
-    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_sleep_mode_available", lambda: True)
+    monkeypatch.setattr("raml_recipes.training.grpo_config.cuda_available", lambda: True)
     # The edges of each check, on the accepted side: all of memory, one prompt token, sleep on a GPU
     # machine (pretended) without use_cpu.
     SupportSetGRPOConfig(output_dir=str(tmp_path), use_cpu=True, vllm_gpu_memory_utilization=1.0,
                          vllm_max_model_length=65, **VLLM_SETTINGS)  # fmt: skip
     SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_enable_sleep_mode=True, **VLLM_SETTINGS)
-    # Without a GPU the same request is refused, use_cpu or not.
-    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_sleep_mode_available", lambda: False)
-    with pytest.raises(ValueError, match="vllm_enable_sleep_mode needs a CUDA"):
-        SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_enable_sleep_mode=True, **VLLM_SETTINGS)
     # Server mode leaves the colocated engine's settings unread (the paper recipes launched with
-    # --vllm_mode server keep their sleep setting): accepted.
+    # --vllm_mode server keep their sleep setting): accepted on a GPU machine.
     SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_mode="server", vllm_enable_sleep_mode=True,
                          vllm_gpu_memory_utilization=0.0, **VLLM_SETTINGS)  # fmt: skip
+    # Without a GPU the same requests are refused: sleep mode, and server mode (NCCL weight sync).
+    monkeypatch.setattr("raml_recipes.training.grpo_config.cuda_available", lambda: False)
+    with pytest.raises(ValueError, match="vllm_enable_sleep_mode needs a CUDA GPU"):
+        SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_enable_sleep_mode=True, **VLLM_SETTINGS)
+    with pytest.raises(ValueError, match="vllm_mode: server syncs the trained weights to the server over NCCL"):
+        SupportSetGRPOConfig(output_dir=str(tmp_path), vllm_mode="server", **VLLM_SETTINGS)
+    # Colocated without sleep mode is what runs on a CPU (tests/test_vllm.py).
+    SupportSetGRPOConfig(output_dir=str(tmp_path), use_cpu=True, **VLLM_SETTINGS)
 
 
 # --- chat template and rewards ------------------------------------------------------------------------

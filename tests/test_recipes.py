@@ -32,7 +32,7 @@ def bf16_gpu(monkeypatch):
     monkeypatch.setattr(transformers.training_args, "is_torch_bf16_gpu_available", lambda: True)
     # GPU GRPO recipes ask for vLLM, which a CPU machine does not have: pretend it is installed.
     monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_installed", lambda: True)
-    monkeypatch.setattr("raml_recipes.training.grpo_config.vllm_sleep_mode_available", lambda: True)
+    monkeypatch.setattr("raml_recipes.training.grpo_config.cuda_available", lambda: True)
 
 
 def test_every_stage_folder_has_a_parser():

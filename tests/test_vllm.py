@@ -8,12 +8,16 @@ imported for real, and each test first checks that it is.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT
+from .test_slurm import slurm_cluster  # noqa: F401  (a fixture: starts the local cluster)
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
@@ -208,3 +212,60 @@ def test_grpo_colocated_vllm_samples_from_the_trained_weights(tmp_path, question
     assert metrics["global_step"] == 2
     # The gradient came from k = 2 of the G = 4 completions of each prompt.
     assert [entry["support/k"] for entry in metrics["log_history"] if "support/k" in entry] == [2, 2]
+
+
+@pytest.mark.usefixtures("slurm_cluster")
+def test_vllm_serve_job_on_slurm_answers_trls_client(tmp_path, monkeypatch, vllm_module):
+    """slurm/vllm_serve.sh as a Slurm job on the CPU build: the server GRPO's server mode starts,
+    generating for TRL's own client. The weight sync of server mode cannot run here: TRL pushes the
+    weights over NCCL and refuses any device but CUDA (the recipe check says so at parse time,
+    tests/test_grpo.py); this test fails the day TRL accepts a CPU trainer, to lift that check."""
+    import urllib.request
+
+    from transformers import AutoTokenizer
+    from trl.generation.vllm_client import VLLMClient
+
+    from raml_recipes.models import resolve_model
+
+    from .test_job_scripts import free_port
+    from .test_slurm import submit, wait_for
+
+    port = free_port()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # this environment's vllm
+    for name, value in (("VLLM_PORT", port), ("VLLM_GPU_MEMORY_UTILIZATION", 0.1), ("VLLM_MAX_MODEL_LEN", 1024)):
+        monkeypatch.setenv(name, str(value))
+    log = tmp_path / "serve.out"
+    job = submit("slurm/vllm_serve.sh", "embedded:smollm2-135m", "--enforce-eager", log=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True).stdout
+            assert state.strip() in ("PENDING", "RUNNING", "CONFIGURING"), log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the vLLM server did not answer within 600 s"
+            time.sleep(2)
+        client = VLLMClient(base_url=url, connection_timeout=30)
+        assert client.get_server_info()["weight_transfer_config"] == {"backend": "nccl"}
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model("embedded:smollm2-135m"))
+        prompts = [
+            tokenizer.apply_chat_template([{"role": "user", "content": TASK_PROMPT.replace("{problem}", problem)}],
+                                          add_generation_prompt=True, tokenize=True, return_dict=False)
+            for problem in ("What is 3 + 4 * 2?", "Tom has 5 apples and buys 2 bags of 3. How many now?")
+        ]  # fmt: skip
+        out = client.generate(prompts, n=3, max_tokens=24, temperature=1.0)
+        assert len(out["completion_ids"]) == 6 and out["prompt_ids"] == prompts  # one per prompt, as TRL reads them
+        lengths = [len(ids) for ids in out["completion_ids"]]
+        assert all(1 <= n <= 24 for n in lengths) and sum(lengths) > 6
+        assert [len(lp) for lp in out["logprobs"]] == lengths  # one log-prob per sampled token (TRL's IS correction)
+        assert len({tuple(ids) for ids in out["completion_ids"]}) > 2  # sampled, not one answer repeated
+        with pytest.raises(NotImplementedError, match="NCCL weight-transfer engine, which needs a CUDA device"):
+            client.init_communicator(device="cpu")
+    finally:
+        subprocess.run(["scancel", job])
+    (task,) = wait_for(job, timeout=120)
+    assert task["JobState"] == "CANCELLED"

@@ -134,12 +134,11 @@ def vllm_installed() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-def vllm_sleep_mode_available() -> bool:
-    """vLLM's sleep mode frees GPU memory through CUDA's allocator (ROCm and XPU too); its CPU build
-    refuses the setting when the engine starts, after the model has loaded."""
+def cuda_available() -> bool:
+    """A CUDA (or ROCm) GPU for this process: what vLLM's sleep mode and TRL's server-mode weight sync need."""
     import torch
 
-    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+    return torch.cuda.is_available()
 
 
 def check_vllm_settings(config) -> None:
@@ -158,14 +157,20 @@ def check_vllm_settings(config) -> None:
             f"vllm_max_model_length ({length}) must hold a prompt plus max_completion_length "
             f"({config.max_completion_length}): set it to the longest prompt's tokens + {config.max_completion_length}"
         )
+    if config.vllm_mode == "server" and (config.use_cpu or not cuda_available()):
+        # TRL's client pushes the weights through vLLM's NCCL weight-transfer engine and refuses any
+        # other device (trl/generation/vllm_client.py, init_communicator), when the trainer starts.
+        raise ValueError(
+            "vllm_mode: server syncs the trained weights to the server over NCCL, which needs a CUDA GPU on "
+            "the trainer (TRL's VLLMClient.init_communicator); on a CPU use vllm_mode: colocate"
+        )
     # Server mode: TRL leaves the colocated engine's settings unread (the server has its own), so a
     # colocate recipe launched with --vllm_mode server keeps them without harm.
-    if config.vllm_enable_sleep_mode and colocate:
-        if config.use_cpu or not vllm_sleep_mode_available():
-            raise ValueError(
-                "vllm_enable_sleep_mode needs a CUDA, ROCm or XPU GPU (vLLM frees GPU memory through the "
-                "device allocator; its CPU build refuses it): set vllm_enable_sleep_mode: false here"
-            )
+    if config.vllm_enable_sleep_mode and colocate and (config.use_cpu or not cuda_available()):
+        raise ValueError(
+            "vllm_enable_sleep_mode needs a CUDA GPU (vLLM frees GPU memory through CUDA's allocator; its "
+            "CPU build refuses it): set vllm_enable_sleep_mode: false here"
+        )
 
 
 def check_batch_arithmetic(config, num_processes: int) -> None:
