@@ -134,12 +134,34 @@ def test_evaluation_writes_every_output_and_resumes_without_redoing_samples(tmp_
 
 def test_resuming_with_other_settings_is_refused(tmp_path):
     runner.evaluate(eval_config(tmp_path, benchmarks=["aime24"], max_questions=1, num_samples=1, ks=[1]))
-    with pytest.raises(ValueError, match=r"other settings \(temperature\)"):
+    with pytest.raises(ValueError, match=r"other settings or inputs \(temperature \S+ -> 0\.5\): use another"):
         runner.evaluate(
             eval_config(
                 tmp_path, benchmarks=["aime24"], max_questions=1, num_samples=1, ks=[1], temperature=0.5
             )
         )
+
+
+def test_a_model_retrained_in_place_is_not_scored_with_the_old_samples(
+    tmp_path, tiny_model_dir, capsys, counted_generation
+):
+    """Same path, other weights: the samples already in the folder are the old model's."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    settings = dict(benchmarks=["aime24"], max_questions=1, num_samples=1, ks=[1], model_name_or_path=str(model))
+    runner.evaluate(eval_config(tmp_path, **settings))
+    weights = load_file(model / "model.safetensors")
+    save_file({name: tensor + 0.01 for name, tensor in weights.items()}, model / "model.safetensors")
+    with pytest.raises(ValueError, match=rf"model \({model}\) has other contents than when this folder was made"):
+        runner.evaluate(eval_config(tmp_path, **settings))
+    counted_generation.clear()
+    runner.evaluate(eval_config(tmp_path, overwrite_output_dir=True, **settings))
+    assert counted_generation == [1]  # the old sample was removed and generated again
+    assert "removed 5 file(s) of the earlier run" in capsys.readouterr().out
 
 
 def test_config_checks():

@@ -55,9 +55,19 @@ def runs(tiny_model_dir, tmp_path, monkeypatch) -> SimpleNamespace:
     return SimpleNamespace(sft=sft, grpo=grpo, sft_k=sft_recipe["support_size"], tmp=tmp_path)
 
 
-def write_evaluation(folder: Path, dataset: str, hub_dataset: str, metrics: dict[str, float]) -> Path:
-    """An `raml evaluate` output folder's model_index.json, in the format evaluation/report.py writes."""
+def write_evaluation(
+    folder: Path, dataset: str, hub_dataset: str, metrics: dict[str, float], model: Path | None = None,
+    questions: int = 8,
+) -> Path:
+    """An `raml evaluate` output folder of `model`: its model_index.json and summary.json's counts in the
+    format evaluation/report.py writes, and its identity as evaluation/runner.py records it."""
+    from raml_recipes.identity import check_identity, make_identity
+
     folder.mkdir(parents=True)
+    if model is not None:
+        check_identity(folder, make_identity("evaluate", {}, {"model": str(model)}))
+    summary = {"benchmarks": {dataset: {"questions": questions, "samples_per_question": 2}}}
+    (folder / "summary.json").write_text(json.dumps(summary))
     index = [
         {
             "name": "/somewhere/model",
@@ -120,8 +130,8 @@ def test_model_card_metadata_body_and_evaluations(runs):
     from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
     evaluations = [
-        write_evaluation(runs.tmp / "eval-a", "gsm8k", "openai/gsm8k", {"pass@1": 31.25, "maj@2": 37.5}),
-        write_evaluation(runs.tmp / "eval-b", "math500", "HuggingFaceH4/MATH-500", {"pass@1": 12.5}),
+        write_evaluation(runs.tmp / "eval-a", "gsm8k", "openai/gsm8k", {"pass@1": 31.25, "maj@2": 37.5}, runs.grpo),
+        write_evaluation(runs.tmp / "eval-b", "math500", "HuggingFaceH4/MATH-500", {"pass@1": 12.5}, runs.grpo, 500),
     ]
     card = build_model_card(runs.grpo, repo_id="me/tiny", evaluations=evaluations)
     text = str(card)
@@ -152,8 +162,8 @@ def test_model_card_metadata_body_and_evaluations(runs):
     assert f"`embedded:tiny-llama -> SFT(k={runs.sft_k}) -> GRPO(k={GRPO_K})`" in body
     assert f"--support_size {GRPO_K}" in body
     assert "2505.19815" in body and "Deciphering Trajectory-Aided LLM Reasoning" in body
-    assert "| gsm8k | pass@1 (n=2) | 31.25 |" in body
-    assert "| math500 | pass@1 (n=2) | 12.50 |" in body
+    assert "| gsm8k | pass@1 (n=2) | 31.25 | 8 | 2 |" in body
+    assert "| math500 | pass@1 (n=2) | 12.50 | 500 | 2 |" in body
     assert 'pipeline("text-generation", model="me/tiny")' in body
 
 
@@ -186,6 +196,22 @@ def test_model_card_names_the_missing_file(runs, tmp_path):
         build_model_card(bare, repo_id="me/tiny")
     with pytest.raises(ValueError, match="no model_index.json"):
         build_model_card(runs.sft, repo_id="me/tiny", evaluations=[tmp_path])
+
+
+def test_a_card_takes_only_evaluations_of_its_own_model(runs, tmp_path):
+    """An evaluation of another model (here the SFT model, published as the GRPO one) or of an
+    unknown one is refused, naming the folder and what it scored."""
+    of_sft = write_evaluation(tmp_path / "eval-sft", "gsm8k", "openai/gsm8k", {"pass@1": 10.0}, runs.sft)
+    with pytest.raises(ValueError, match=rf"{of_sft} scored {runs.sft}, not the model in {runs.grpo}"):
+        build_model_card(runs.grpo, repo_id="me/tiny", evaluations=[of_sft])
+    unknown = write_evaluation(tmp_path / "eval-old", "gsm8k", "openai/gsm8k", {"pass@1": 10.0})
+    with pytest.raises(ValueError, match=rf"{unknown} does not record which model it scored"):
+        build_model_card(runs.grpo, repo_id="me/tiny", evaluations=[unknown])
+    # A copy of the model elsewhere is the same model: its files are what counts, not its path.
+    copy = tmp_path / "copy"
+    shutil.copytree(runs.grpo, copy)
+    of_copy = write_evaluation(tmp_path / "eval-copy", "gsm8k", "openai/gsm8k", {"pass@1": 10.0}, copy)
+    assert "| gsm8k | pass@1 (n=2) | 10.00 | 8 | 2 |" in build_model_card(runs.grpo, repo_id="me/t", evaluations=[of_copy]).text
 
 
 # ---------------------------------------------------------------- upload plan
@@ -477,7 +503,7 @@ def test_cli_dry_run(runs, tmp_path, capsys):
     from raml_recipes.cli import main
 
     out = tmp_path / "dry"
-    evaluation = write_evaluation(tmp_path / "eval", "gsm8k", "openai/gsm8k", {"pass@1": 25.0})
+    evaluation = write_evaluation(tmp_path / "eval", "gsm8k", "openai/gsm8k", {"pass@1": 25.0}, runs.grpo)
     code = main(
         [
             "publish",
@@ -494,7 +520,7 @@ def test_cli_dry_run(runs, tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert str(out) in stdout and "me/tiny@main" in stdout
     readme = (out / "README.md").read_text()
-    assert SFT_RECIPE in readme and GRPO_RECIPE in readme and "| gsm8k | pass@1 (n=2) | 25.00 |" in readme
+    assert SFT_RECIPE in readme and GRPO_RECIPE in readme and "| gsm8k | pass@1 (n=2) | 25.00 | 8 | 2 |" in readme
     plan = json.loads((out / "upload_plan.json").read_text())
     assert plan["repo_id"] == "me/tiny" and "model.safetensors" in plan["files"]
 

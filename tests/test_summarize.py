@@ -4,6 +4,7 @@ answer-reading check, the outputs, and `raml compare`."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -93,8 +94,24 @@ def test_interrupted_shards_resume_and_write_each_row_once(tmp_path, tiny_model_
 
 def test_resume_with_other_settings_is_refused(tmp_path, tiny_model_dir):
     runner.summarize(config(tmp_path, tiny_model_dir, max_questions=2))
-    with pytest.raises(ValueError, match=r"other settings \(rules\)"):
+    with pytest.raises(ValueError, match=r"other settings or inputs \(rules .+ -> \[\"stop_at_answer\"\]\)"):
         runner.summarize(config(tmp_path, tiny_model_dir, max_questions=2, rules=["stop_at_answer"]))
+
+
+def test_a_trajectory_file_regenerated_in_place_is_not_paired_with_old_rows(tmp_path, tiny_model_dir):
+    """New gold answers must never meet old summaries (nor a changed trajectory count an old index)."""
+    source = tmp_path / "trajectories.jsonl"
+    rows = [json.loads(line) for line in Path(GSM8K_TRAJECTORIES).read_text().splitlines()[:2]]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    runner.summarize(config(tmp_path, tiny_model_dir, dataset_name=str(source)))
+    count = len(rows[0]["trajectories"])
+    rows[0] = {k: v[:1] if isinstance(v, list) and len(v) == count else v for k, v in rows[0].items()}
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(ValueError, match=rf"trajectories \({source}\) has other contents"):
+        runner.summarize(config(tmp_path, tiny_model_dir, dataset_name=str(source)))
+    summary = runner.summarize(config(tmp_path, tiny_model_dir, dataset_name=str(source), overwrite_output_dir=True))
+    assert summary is not None and {r["id"] for r in all_rows(tmp_path / "out")} == {r["id"] for r in rows}
+    assert len([r for r in all_rows(tmp_path / "out") if r["id"] == rows[0]["id"]]) == 1  # the one trajectory left
 
 
 def test_model_backend_summarizes_with_the_tiny_model(tmp_path, tiny_model_dir):

@@ -10,11 +10,12 @@ import importlib
 import sys
 
 from .data.errors import DataError
+from .identity import OutputMismatch
 from .models.embedded import EmbeddedModelError
 from .recipes import RecipeError
 
-# Bad recipes, data and model names are the user's to fix: reported in one line, no traceback.
-USER_ERRORS = (DataError, EmbeddedModelError, RecipeError)
+# Bad recipes, data, model names and output folders of other runs are the user's to fix: reported in one line, no traceback.
+USER_ERRORS = (DataError, EmbeddedModelError, OutputMismatch, RecipeError)
 
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),

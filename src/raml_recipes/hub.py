@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from .identity import input_digest, read_identity
 from .lineage import (
     CHECKPOINT_DIR,
     RUN_RECORD,
@@ -99,23 +100,51 @@ def model_lineage(model_dir: str | Path) -> list[dict]:
     return read_lineage(model_dir)
 
 
-def load_evaluations(folders: Iterable[str | Path]) -> list[EvalResult]:
-    """The results of each `raml evaluate` folder's model_index.json, merged in order."""
+def check_evaluation_of(folder: str | Path, model_dir: str | Path) -> None:
+    """Fail with PublishError unless the `raml evaluate` folder scored this model, by content: its
+    identity's model digest must be the published folder's (`raml_recipes.identity`)."""
+    recorded = read_identity(folder)
+    scored = (recorded or {}).get("inputs", {}).get("model")
+    if scored is None:
+        raise PublishError(
+            f"{folder} does not record which model it scored (made before evaluations recorded it): "
+            f"rerun `raml evaluate --model_name_or_path {model_dir}` into a new output_dir and pass that folder"
+        )
+    if scored["digest"] != input_digest(model_dir):
+        raise PublishError(
+            f"{folder} scored {scored['path']}, not the model in {model_dir} (their files differ): evaluate "
+            f"this model (`raml evaluate --model_name_or_path {model_dir}`) and pass that folder"
+        )
+
+
+def load_evaluations(folders: Iterable[str | Path], model_dir: str | Path | None = None) -> tuple[list[EvalResult], list[dict]]:
+    """The results of each `raml evaluate` folder's model_index.json, merged in order, and one row per
+    result for the card's table (benchmark, metric, value, questions, samples per question). With
+    `model_dir`, each folder must have scored that model (`check_evaluation_of`)."""
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    results = []
+    results, rows = [], []
     for folder in folders:
         path = Path(folder) / "model_index.json"
         if not path.is_file():
             raise PublishError(
                 f"{folder} has no model_index.json: pass the output_dir of an `raml evaluate` run"
             )
+        if model_dir is not None:
+            check_evaluation_of(folder, model_dir)
         try:
             _, folder_results = model_index_to_eval_results(json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise PublishError(f"{path}: not a model-index list ({type(error).__name__}: {error})") from None
+        summary_path = Path(folder) / "summary.json"
+        benchmarks = json.loads(summary_path.read_text(encoding="utf-8"))["benchmarks"] if summary_path.is_file() else {}
+        for result in folder_results:
+            counts = benchmarks.get(result.dataset_name, {})
+            rows.append({"benchmark": result.dataset_name, "metric": result.metric_name or result.metric_type,
+                         "value": result.metric_value, "questions": counts.get("questions", "?"),
+                         "samples": counts.get("samples_per_question", "?")})  # fmt: skip
         results += folder_results
-    return results
+    return results, rows
 
 
 def _fenced(text: str, language: str) -> str:
@@ -153,10 +182,10 @@ def _value(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def _evaluation_table(results: list[EvalResult]) -> str:
-    lines = ["| benchmark | metric | value |", "|---|---|---:|"]
-    for r in results:
-        cells = (r.dataset_name, r.metric_name or r.metric_type, _value(r.metric_value))
+def _evaluation_table(rows: list[dict]) -> str:
+    lines = ["| benchmark | metric | value | questions | samples per question |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        cells = (r["benchmark"], r["metric"], _value(r["value"]), r["questions"], r["samples"])
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -177,7 +206,7 @@ def build_model_card(
 
     model_dir = Path(model_dir)
     stages = model_lineage(model_dir)
-    results = load_evaluations(evaluations)
+    results, table = load_evaluations(evaluations, model_dir)
     base = stages[0]["model_name_or_path"]
     base = embedded_hub_id(base) or base  # an embedded model's origin on the Hub
     datasets = list(
@@ -208,7 +237,10 @@ def build_model_card(
         *(_stage_section(number, stage) for number, stage in enumerate(stages, start=1)),
     ]
     if results:
-        sections.append(f"## Evaluation\n\n{_evaluation_table(results)}")
+        sections.append(
+            f"## Evaluation\n\nEach number is of this model's files (checked by content), on the benchmark, "
+            f"questions and samples given.\n\n{_evaluation_table(table)}"
+        )
     revision_arg = f', revision="{revision}"' if revision != "main" else ""
     usage = (
         "from transformers import pipeline\n\n"

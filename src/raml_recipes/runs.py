@@ -3,8 +3,8 @@
 - `parse_shard("i/n")`: this job's share of the work is every n-th item starting at i;
 - `read_appended_rows(path)`: the rows a run has appended so far (a line cut short by a kill is
   dropped and the file repaired), which a rerun skips;
-- `check_run_settings(output_dir, settings)`: a rerun must use the settings of the run that wrote
-  the folder, or say which ones changed.
+- `check_run_settings(output_dir, stage, settings, inputs)`: a rerun must be made from the settings
+  and inputs (by content) of the run that wrote the folder, or say which ones changed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .data.io import atomic_open, write_json
+from .data.io import atomic_open
+from .identity import check_identity, make_identity
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -45,15 +46,22 @@ def read_appended_rows(path: Path, repair: bool = True) -> list[dict]:
     return rows
 
 
-def check_run_settings(output_dir: Path, settings: dict, **extra) -> None:
-    """Record `settings` in output_dir/config.json, or fail if the folder was written with others."""
-    path = Path(output_dir) / "config.json"
-    if path.is_file():
-        previous = json.loads(path.read_text()).get("settings", {})
-        changed = sorted(key for key in settings if previous.get(key) != settings[key])
-        if changed:
-            raise ValueError(
-                f"{output_dir} holds outputs made with other settings ({', '.join(changed)}); "
-                "use another output_dir or restore the settings to resume"
-            )
-    write_json(path, {"settings": settings, **extra})
+def check_run_settings(
+    output_dir: Path,
+    stage: str,
+    settings: dict,
+    inputs: dict | None = None,
+    overwrite: bool = False,
+    outputs: tuple[str, ...] = (),
+) -> None:
+    """A rerun (or another shard) must be made from what made the folder: the same settings and
+    inputs with the same contents (`raml_recipes.identity`), or it stops naming what changed. With
+    `overwrite`, a folder made from something else loses its `outputs` (glob patterns) first."""
+    output_dir = Path(output_dir)
+    current = make_identity(stage, settings, inputs or {})
+    if check_identity(output_dir, current, overwrite=overwrite, write=False):
+        removed = [path for pattern in outputs for path in sorted(output_dir.glob(pattern)) if path.is_file()]
+        for path in removed:
+            path.unlink()
+        print(f"{output_dir}: --overwrite_output_dir: removed {len(removed)} file(s) of the earlier run", flush=True)
+    check_identity(output_dir, current, overwrite=True)

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+from ..identity import OverwriteArguments
 from ..lineage import recorded_prompt
 from ..models.loading import DTYPES
 from ..rewards.grading import MODES
@@ -106,7 +107,7 @@ class GenerationArguments:
 
 
 @dataclass
-class EvaluationConfig(GenerationArguments):
+class EvaluationConfig(GenerationArguments, OverwriteArguments):
     """`raml evaluate` settings (TrlParser YAML + command-line overrides)."""
 
     output_dir: str | None = field(

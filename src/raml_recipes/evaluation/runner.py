@@ -77,7 +77,13 @@ def evaluate(config: EvaluationConfig) -> dict:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     prompt_sources = config.resolve_prompts()
-    check_run_settings(output_dir, config.fingerprint(), benchmarks=config.benchmarks, ks=config.ks)
+    # The model's files and every benchmark given as a file are inputs: retrained or regenerated in
+    # place, they make the samples already here someone else's.
+    inputs = {"model": config.model_name_or_path}
+    inputs |= {f"benchmark {spec}": spec for spec in config.benchmarks if Path(spec).exists()}
+    settings = {**config.fingerprint(), "benchmarks": config.benchmarks}
+    check_run_settings(output_dir, "evaluate", settings, inputs, overwrite=config.overwrite_output_dir,
+                       outputs=("samples.jsonl", "summary.json", "results.md", "model_index.json", "results.png"))  # fmt: skip
     configure_grading(workers=config.grading_workers, deadline=config.grading_deadline)
     questions = [q for spec in config.benchmarks for q in load_benchmark(spec, config.max_questions)]
     samples_path = output_dir / "samples.jsonl"

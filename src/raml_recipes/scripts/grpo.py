@@ -25,10 +25,13 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
+    from raml_recipes.training.output_dir import prepare_output_dir
     from raml_recipes.training.preemption import resume_checkpoint
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.wandb_args import init_wandb_env
 
+    # Before anything loads: an output folder of another run, or checkpoints no one asked to resume, stop here.
+    prepare_output_dir("grpo", script_args, training_args, model_args)
     init_wandb_env(training_args)
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..evaluation.generation import Decoding
+from ..identity import OverwriteArguments
 from ..models.loading import DTYPES
 from ..prompts import FINAL_ANSWER_MARKER, SUMMARY_PROMPT
 from ..runs import parse_shard
@@ -24,7 +25,7 @@ PAPER_READER_SUFFIX = FINAL_ANSWER_MARKER
 
 
 @dataclass
-class SummarizeConfig(WandbArguments):
+class SummarizeConfig(WandbArguments, OverwriteArguments):
     """`raml summarize` settings (TrlParser YAML + command-line overrides); with `report_to: [wandb]` the
     finished summary is logged to a W&B run (`WandbArguments`: project, entity, group)."""
 

@@ -79,7 +79,10 @@ def summarize(config: SummarizeConfig) -> dict | None:
     """Process this shard; returns the summary once every shard is done (None while some are not)."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    check_run_settings(output_dir, config.fingerprint())
+    inputs = {"trajectories": config.dataset_name, "student_tokenizer": config.student_tokenizer,
+              "summarizer": config.summarizer_model_name_or_path, "reader": config.reader_model_name_or_path}  # fmt: skip
+    check_run_settings(output_dir, "summarize", config.fingerprint(), inputs, overwrite=config.overwrite_output_dir,
+                       outputs=("rows-*.jsonl", "summary.json", "trajectories.jsonl", "length_ratios.png"))  # fmt: skip
     configure_grading(workers=config.grading_workers, deadline=config.grading_deadline)
     records = list(
         load_trajectories(config.dataset_name, split=config.dataset_split, max_questions=config.max_questions)

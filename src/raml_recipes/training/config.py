@@ -8,6 +8,7 @@ from pathlib import Path
 from trl import ScriptArguments, SFTConfig
 
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+from ..identity import OverwriteArguments
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size
 from .hub_args import HubRevisionArguments
 from .wandb_args import WandbArguments
@@ -63,7 +64,7 @@ class SFTScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetSFTConfig(SFTConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments):
+class SupportSetSFTConfig(SFTConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments, OverwriteArguments):
     """`SFTConfig` plus the paper's support-set knobs (see `raml_recipes.data.support_set`),
     `global_batch_size` (`training.batch`), the checkpoint-branch Hub fields (`HubRevisionArguments`) and
     the W&B project/entity/group (`WandbArguments`)."""

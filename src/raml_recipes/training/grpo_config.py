@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ScriptArguments
 
+from ..identity import OverwriteArguments
 from ..prompts import GRPO_SYSTEM_PROMPT
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size, launch_world_size
 from .hub_args import HubRevisionArguments
@@ -89,7 +90,7 @@ class GRPOScriptArguments(ScriptArguments):
 
 
 @dataclass
-class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments):
+class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments, OverwriteArguments):
     """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`),
     `global_batch_size` in completions per optimizer step (`training.batch`), the checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
     (`WandbArguments`)."""
