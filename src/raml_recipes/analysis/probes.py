@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..checks import check_counts
 from ..data.io import write_json
 from ..data.sft_format import PAPER_SFT_PROMPT, has_thinking_switch, render_prompt_text
 from ..models.loading import DTYPES, load_causal_lm, load_tokenizer
@@ -64,8 +65,9 @@ class ProbeConfig:
     def __post_init__(self):
         if self.probe not in PROBES:
             raise ValueError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
-        if self.stride < 1 or self.chunk < 1:
-            raise ValueError("stride and chunk must be positive")
+        check_counts(self, "stride", "chunk", "batch_size")
+        check_counts(self, "max_trajectories")
+        check_counts(self, "max_thought_tokens", none_means="no cap")
         if self.definition not in DEFINITIONS:
             raise ValueError(f"definition must be one of {', '.join(DEFINITIONS)}, got {self.definition!r}")
         if self.reflection_words is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ..checks import check_counts, check_positive, check_sampling
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..identity import OverwriteArguments
 from ..lineage import recorded_prompt
@@ -71,8 +72,9 @@ class GenerationArguments:
     )
 
     def __post_init__(self):
-        if self.num_samples < 1:
-            raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+        check_counts(self, "num_samples", "max_new_tokens", "batch_size", "vllm_tensor_parallel_size")
+        check_counts(self, "vllm_max_model_len", none_means="the model's own")
+        check_sampling(self)
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.prompt_template is not None:
@@ -152,6 +154,9 @@ class EvaluationConfig(GenerationArguments, OverwriteArguments):
         super().__post_init__()
         if not self.output_dir:
             raise ValueError("output_dir is required: the folder for samples.jsonl, summary.json and results.md")
+        check_counts(self, "max_questions")
+        check_counts(self, "grading_workers", none_means="one per CPU core")
+        check_positive(self, "grading_deadline")
         bad = [k for k in self.ks if not 1 <= k <= self.num_samples]
         if bad:
             raise ValueError(f"ks must lie in 1..num_samples={self.num_samples}, got {bad}")
@@ -209,4 +214,5 @@ class RolloutConfig(GenerationArguments):
         for name in ("questions", "output"):
             if not getattr(self, name):
                 raise ValueError(f"{name} is required")
+        check_counts(self, "max_questions")
         parse_shard(self.shard)

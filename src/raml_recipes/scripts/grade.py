@@ -54,7 +54,14 @@ def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
-    main(make_parser(prog).parse_args(argv))
+    parser = make_parser(prog)
+    args = parser.parse_args(argv)
+    # Checked here, in argparse's one-line form: a zero deadline would fail every item as a timeout.
+    if args.deadline is not None and not args.deadline > 0:
+        parser.error(f"--deadline must be a number of seconds greater than 0, got {args.deadline}")
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be a positive integer, got {args.workers}")
+    main(args)
     return 0
 
 

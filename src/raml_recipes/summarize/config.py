@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..checks import check_counts, check_positive, check_sampling
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..evaluation.generation import Decoding
 from ..identity import OverwriteArguments
@@ -124,6 +125,13 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
     )  # fmt: skip
 
     def __post_init__(self):
+        check_counts(self, "max_questions", "max_summary_tokens", "reader_max_tokens", "batch_size",
+                     "trajectories_per_chunk", "vllm_tensor_parallel_size")  # fmt: skip
+        check_counts(self, "max_thought_tokens", none_means="no cap")
+        check_counts(self, "grading_workers", none_means="one per CPU core")
+        check_counts(self, "vllm_max_model_len", none_means="the model's own")
+        check_positive(self, "grading_deadline")
+        check_sampling(self)
         checks = {"method": (self.method, METHODS), "backend": (self.backend, BACKENDS),
                   "granularity": (self.granularity, GRANULARITIES), "on_reject": (self.on_reject, ON_REJECT),
                   "dtype": (self.dtype, DTYPES), "grading": (self.grading, ("math_verify", "lenient"))}  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trl import ScriptArguments, SFTConfig
 
+from ..checks import check_counts, check_positive
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..identity import OverwriteArguments
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size
@@ -39,6 +40,7 @@ class SFTScriptArguments(ScriptArguments):
     )
 
     def __post_init__(self):
+        check_counts(self, "max_questions")
         if self.dataset_name is None:
             raise ValueError(
                 "dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id"
@@ -92,6 +94,7 @@ class SupportSetSFTConfig(SFTConfig, GlobalBatchArguments, HubRevisionArguments,
         assumed_processes = apply_global_batch(self)
         super().__post_init__()
         check_world_size(self, assumed_processes)
+        check_positive(self, "learning_rate")
         for name in ("support_size", "samples_per_question"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ScriptArguments
 
+from ..checks import check_counts, check_positive
 from ..identity import OverwriteArguments
 from ..prompts import GRPO_SYSTEM_PROMPT
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size, launch_world_size
@@ -70,8 +71,7 @@ class GRPOScriptArguments(ScriptArguments):
             raise ValueError(
                 "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py"
             )
-        if self.max_prompts is not None and self.max_prompts < 1:
-            raise ValueError(f"max_prompts must be a positive integer, got {self.max_prompts}")
+        check_counts(self, "max_prompts")
         if "{problem}" not in self.prompt_template:
             raise ValueError(f"prompt_template must contain {{problem}}, got {self.prompt_template!r}")
         if not self.reward_funcs:
@@ -119,6 +119,8 @@ class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArgument
         check_batch_arithmetic(self, launch_world_size())
         super().__post_init__()
         check_world_size(self, assumed_processes)
+        check_positive(self, "learning_rate")
+        check_counts(self, "max_completion_length")
         check_batch_arithmetic(self, self.world_size)
         if self.support_strategy not in SUPPORT_STRATEGIES:
             raise ValueError(
