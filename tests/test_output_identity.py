@@ -100,8 +100,13 @@ def test_check_identity_records_refuses_and_overwrites(tmp_path):
     out = tmp_path / "out"
     first = make_identity("evaluate", {"seed": 0}, {})
     assert check_identity(out, first) is False and json.loads((out / IDENTITY_FILE).read_text()) == first
-    assert check_identity(out, first) is False  # same identity: resume as before
     other = make_identity("evaluate", {"seed": 1}, {})
+    # No outputs yet (the first run stopped before writing any, say on a mistyped path): nothing to
+    # protect, the new identity is recorded.
+    assert check_identity(out, other) is False and json.loads((out / IDENTITY_FILE).read_text()) == other
+    check_identity(out, first)
+    (out / "samples.jsonl").write_text("{}\n")
+    assert check_identity(out, first) is False  # same identity: resume as before
     with pytest.raises(OutputMismatch, match=r"made from other settings or inputs \(seed 0 -> 1\): use another output_dir"):
         check_identity(out, other)
     assert json.loads((out / IDENTITY_FILE).read_text()) == first  # the refusal changed nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -71,3 +72,51 @@ def test_sigterm_saves_a_checkpoint_and_auto_resumes_to_the_planned_step(tmp_pat
     assert metrics["global_step"] == 60 and not (output_dir / "preempted.json").exists()
     steps = [entry["step"] for entry in metrics["log_history"] if "loss" in entry]
     assert steps == list(range(1, 61))  # every step logged once: none lost, none repeated
+
+
+def _tiny_sft(output_dir):
+    command = [
+        sys.executable, "-m", "raml_recipes.scripts.sft", "--config", "recipes/tiny/sft/config_demo.yaml",
+        "--output_dir", str(output_dir), "--max_questions", "8", "--num_train_epochs", "30",
+        "--logging_steps", "1", "--disable_tqdm", "true", "--resume_from_checkpoint", "auto",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    return command, env
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_like_sigterm_and_a_second_stops_at_once(tmp_path):
+    output_dir = tmp_path / "run"
+    command, env = _tiny_sft(output_dir)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines, losses = [], 0
+    for line in process.stdout:
+        lines.append(line)
+        if "'loss'" in line:
+            losses += 1
+            if losses == 3:  # once: a second Ctrl-C means "stop at once"
+                process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130, "".join(lines)[-3000:]
+    text = "".join(lines)
+    assert "Ctrl-C: saving a checkpoint at the end of this step" in text and "Traceback" not in text
+    marker = json.loads((output_dir / "preempted.json").read_text())
+    assert marker["signal"] == "SIGINT" and (output_dir / f"checkpoint-{marker['global_step']}" / "optimizer.pt").is_file()
+    assert f"Stopped by SIGINT at step {marker['global_step']}" in text
+
+    # The run resumes from that checkpoint; two Ctrl-C in a row stop it without waiting for the step.
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines, losses = [], 0
+    for line in process.stdout:
+        lines.append(line)
+        if "'loss'" in line:
+            losses += 1
+            if losses == 2:
+                process.send_signal(signal.SIGINT)
+                time.sleep(0.05)  # the first handled, mid-step
+                process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=120)
+    text = "".join(lines)
+    checkpoint = output_dir / f"checkpoint-{marker['global_step']}"
+    assert f"Resuming from {checkpoint}" in text
+    assert code != 0 and "KeyboardInterrupt" in text, text[-3000:]
+    assert not (output_dir / "model.safetensors").exists()  # never finished

@@ -78,7 +78,7 @@ def test_command_line_overrides_the_recipe():
     [
         ("max_seq_length", "unknown key `max_seq_length`: use `max_length`"),
         ("warmup_ratio", "unknown key `warmup_ratio`: use `warmup_steps`"),
-        ("overwrite_output_dir", "unknown key `overwrite_output_dir`: removed"),
+        ("max_prompt_length", "unknown key `max_prompt_length`: removed from GRPO"),
         ("suport_size", "unknown key `suport_size`: did you mean `support_size`?"),
         ("flux_capacitor", "unknown key `flux_capacitor`: not a field"),
     ],
@@ -103,6 +103,40 @@ def test_bad_values_name_the_field(tmp_path):
         path.write_text(yaml.safe_dump({**recipe, key: value}))
         with pytest.raises(ValueError, match=message):
             parse_recipe(sft.make_parser(), ["--config", str(path)])
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--learnin_rate", "command line: unknown flag `--learnin_rate`: did you mean `--learning_rate`?"),
+        # argparse alone would read a unique prefix as the whole flag and train with it
+        ("--learning_rat", "command line: unknown flag `--learning_rat`: did you mean `--learning_rate`?"),
+        ("--max_seq_length", "command line: unknown flag `--max_seq_length`: use `max_length`"),
+        ("--flux-capacitor", "command line: unknown flag `--flux-capacitor`: not a field of this stage's configuration"),
+    ],
+)
+def test_unknown_command_line_flags_are_named_not_blamed_on_the_recipe(flag, message):
+    with pytest.raises(RecipeError) as error:
+        parse_recipe(sft.make_parser(), ["--config", "recipes/tiny/sft/config_demo.yaml", flag, "1"])
+    assert str(error.value) == message
+
+
+def test_known_flags_in_both_spellings_and_negated_booleans_pass():
+    _, args, _ = parse_recipe(sft.make_parser(), ["--config", "recipes/tiny/sft/config_demo.yaml",
+                                                  "--learning-rate", "0.01", "--support_size=1"])  # fmt: skip
+    assert args.learning_rate == 0.01 and args.support_size == 1
+
+
+def test_a_value_of_the_wrong_type_names_where_it_was_written(tmp_path):
+    recipe = yaml.safe_load((ROOT / "recipes/tiny/sft/config_demo.yaml").read_text())
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**recipe, "learning_rate": "fast"}))
+    with pytest.raises(RecipeError, match=rf"^{path}: argument --learning_rate.*invalid float value: 'fast'$"):
+        parse_recipe(sft.make_parser(), ["--config", str(path)])
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(RecipeError, match=r"^command line: argument --learning_rate.*invalid float value: 'slow'$"):
+        parse_recipe(sft.make_parser(), ["--config", str(good), "--learning_rate", "slow"])
 
 
 def test_missing_or_malformed_recipe_files(tmp_path):

@@ -120,13 +120,23 @@ class OutputMismatch(ValueError):
     """An output folder made from other settings or inputs than this run's."""
 
 
-def check_identity(output_dir: str | Path, identity: dict, overwrite: bool = False, write: bool = True) -> bool:
-    """Compare `identity` with the one `output_dir` records. Same (or none recorded): record it and
-    return False. Different: raise OutputMismatch naming the changes, unless `overwrite`, which
-    returns True (the caller clears its old outputs) and records the new identity. `write=False` on
-    every process of a launch but the main one."""
+# Written before any output, or beside them: a folder holding nothing else holds no one's outputs.
+NOT_OUTPUTS = {IDENTITY_FILE, "raml_run.json", "runs", "wandb"}
+
+
+def holds_outputs(output_dir: str | Path) -> bool:
     output_dir = Path(output_dir)
-    previous = read_identity(output_dir)
+    return output_dir.is_dir() and any(entry.name not in NOT_OUTPUTS for entry in output_dir.iterdir())
+
+
+def check_identity(output_dir: str | Path, identity: dict, overwrite: bool = False, write: bool = True) -> bool:
+    """Compare `identity` with the one `output_dir` records. Same, none recorded, or no outputs yet (a
+    run that stopped before writing any, e.g. on a mistyped data path): record it and return False.
+    Different: raise OutputMismatch naming the changes, unless `overwrite`, which returns True (the
+    caller clears its old outputs) and records the new identity. `write=False` on every process of a
+    launch but the main one."""
+    output_dir = Path(output_dir)
+    previous = read_identity(output_dir) if holds_outputs(output_dir) else None
     changes = [] if previous is None else identity_changes(previous, identity)
     if changes and not overwrite:
         raise OutputMismatch(f"{output_dir} was made from other settings or inputs ({'; '.join(changes)}): {OVERWRITE_HINT}")

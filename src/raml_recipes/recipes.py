@@ -18,7 +18,6 @@ RENAMED_KEYS = {
     "evaluation_strategy": "use `eval_strategy`",
     "no_cuda": "use `use_cpu`",
     "torch_dtype": "use `dtype`",
-    "overwrite_output_dir": "removed: an existing output_dir is reused; set `resume_from_checkpoint` to continue a run",
     "warmup_ratio": "use `warmup_steps` (a value below 1 is read as a ratio of the total steps)",
     "max_prompt_length": "removed from GRPO: prompts are not truncated; filter long prompts when building the dataset",
     "vllm_device": "removed: vLLM runs colocated (`vllm_mode: colocate`) or as a server (`vllm_mode: server`)",
@@ -59,18 +58,53 @@ def check_recipe_keys(config_path: str | Path, parser: argparse.ArgumentParser) 
     return config
 
 
+def check_flags(args: list[str], parser: argparse.ArgumentParser) -> None:
+    """Fail on the first command-line flag no dataclass of `parser` knows, with the closest key.
+
+    argparse would take `--learning_rat` as `--learning_rate` (a unique prefix) and report a true typo
+    as "arguments not used" blamed on the recipe file; flags are checked whole, here, instead."""
+    valid = _valid_keys(parser) | {"config"}
+    for arg in args:
+        if not arg.startswith("--") or arg == "--":
+            continue
+        name = arg[2:].split("=", 1)[0].replace("-", "_")
+        if name in valid or (name.startswith("no_") and name[3:] in valid):
+            continue
+        if name in RENAMED_KEYS:
+            hint = RENAMED_KEYS[name]
+        else:
+            close = difflib.get_close_matches(name, sorted(valid), n=1)
+            hint = f"did you mean `--{close[0]}`?" if close else "not a field of this stage's configuration"
+        raise RecipeError(f"command line: unknown flag `{arg.split('=', 1)[0]}`: {hint}")
+
+
 def parse_recipe(parser, args: list[str] | None = None):
-    """`parser.parse_args_and_config` after checking the recipe's keys; returns the dataclasses."""
+    """`parser.parse_args_and_config` after checking the recipe's keys and the command line's flags;
+    returns the dataclasses. A value of the wrong type (a text for a number) is reported in one line
+    naming where it was written, instead of argparse's usage and exit."""
+    import re
     import sys
 
     args = list(sys.argv[1:] if args is None else args)
-    source = "command line"
+    if any(arg in ("-h", "--help") for arg in args):
+        return parser.parse_args_and_config(args)
+    source, recipe = "command line", {}
     if "--config" in args:
         index = args.index("--config")
         if index + 1 >= len(args):
             raise RecipeError("--config needs a recipe file path")
-        check_recipe_keys(args[index + 1], parser)
+        recipe = check_recipe_keys(args[index + 1], parser)
         source = args[index + 1]
+    check_flags(args, parser)
+
+    def error(message: str):
+        match = re.match(r"argument (?:--)?([\w-]+)", message)
+        key = match[1].replace("-", "_") if match else None
+        on_command_line = key is not None and any(a.split("=", 1)[0].replace("-", "_") == f"__{key}" for a in args)
+        where = args[args.index("--config") + 1] if key in recipe and not on_command_line else "command line"
+        raise RecipeError(f"{where}: {message}")
+
+    parser.error = error
     try:
         parsed = parser.parse_args_and_config(args)
         for settings in parsed:  # a model-loading request that cannot be met, before anything loads
@@ -80,4 +114,6 @@ def parse_recipe(parser, args: list[str] | None = None):
                 quantization_config(settings)
         return parsed
     except ValueError as error:  # a dataclass's own check (__post_init__): a value the recipe must change
+        if isinstance(error, RecipeError):
+            raise
         raise RecipeError(f"{source}: {error}") from None

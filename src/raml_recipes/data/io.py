@@ -26,8 +26,17 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
         raise DataError("file not found", source=source)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+        with open(path, "rb") as handle:  # bytes, decoded per line: a bad byte is located to its row
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise DataError(
+                        f"not valid UTF-8 (byte {raw[error.start:error.start + 1]!r} at column {error.start + 1}); "
+                        "re-save the file as UTF-8",
+                        source=source,
+                        row=number,
+                    ) from None
                 if not line.strip():
                     continue
                 try:
@@ -43,6 +52,8 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                 data = json.load(handle)
         except json.JSONDecodeError as error:
             raise DataError(f"not valid JSON ({error.msg} at line {error.lineno})", source=source) from None
+        except UnicodeDecodeError as error:
+            raise DataError(f"not valid UTF-8 (at byte {error.start}); re-save the file as UTF-8", source=source) from None
         if not isinstance(data, list):
             raise DataError(
                 f"expected a JSON list of row objects, got a {type(data).__name__} (use .jsonl for one row per line)",

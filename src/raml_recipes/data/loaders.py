@@ -32,7 +32,15 @@ def iter_source_rows(
     elif path.is_dir() and (path / "state.json").exists():
         dataset = datasets.load_from_disk(str(path))
     else:
-        dataset = datasets.load_dataset(name_or_path, config, split=split)
+        try:
+            dataset = datasets.load_dataset(name_or_path, config, split=split)
+        except (ConnectionError, OSError, ValueError) as error:  # offline, no such repo, no such split
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DataError(
+                f"no local file or folder of that name, and as a Hub dataset it could not be loaded ({first}); "
+                "give a .jsonl/.json/.parquet file, a save_to_disk folder, or a Hub id reachable from here",
+                source=name_or_path,
+            ) from None
     yield from enumerate(dataset, start=1)
 
 

@@ -138,9 +138,26 @@ def _is_built(folder: Path) -> bool:
         return False
 
 
+def check_local_model(name_or_path: str) -> None:
+    """Fail in one line when `name_or_path` can only be a local folder and there is none: transformers
+    would try it as a Hub id and fail with a repo-id or connection error that hides the typo."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return
+    parts = Path(name_or_path).parts
+    local = str(name_or_path).startswith((".", "/", "~")) or len(parts) > 2 or (len(parts) == 2 and Path(parts[0]).is_dir())
+    if local:
+        parent = next((p for p in path.parents if p.is_dir()), None)
+        raise EmbeddedModelError(
+            f"model_name_or_path {name_or_path!r}: no such folder (the nearest existing one is {parent}); a trained "
+            "model is the output_dir of `raml sft` / `raml grpo`, a Hub model is OWNER/NAME"
+        )
+
+
 def resolve_model(name_or_path: str) -> str:
     """Return a local folder for `embedded:<name>` (building it on first use); anything else unchanged."""
     if not is_embedded(name_or_path):
+        check_local_model(name_or_path)
         return name_or_path
     name = name_or_path[len(PREFIX) :]
     if name not in BUILDERS:

@@ -27,6 +27,8 @@ from transformers.trainer_utils import sort_checkpoints
 PREEMPTED_MARKER = "preempted.json"
 # 128 + SIGTERM, the shell's code for "terminated": the run stopped early, on purpose, resumable.
 PREEMPTED_EXIT_CODE = 143
+# 128 + SIGINT: stopped by Ctrl-C, with its checkpoint, resumable the same way.
+INTERRUPTED_EXIT_CODE = 130
 
 
 def last_complete_checkpoint(output_dir: str) -> str | None:
@@ -73,23 +75,34 @@ def _any_rank(flag: bool) -> bool:
 
 
 class CheckpointOnSigterm(TrainerCallback):
-    """On SIGTERM: save a checkpoint after the current optimizer step, stop training, mark the run.
+    """On SIGTERM or Ctrl-C: save a checkpoint after the current optimizer step, stop, mark the run.
 
     Repeated SIGTERMs change nothing: Slurm signals every process of the step and torchrun forwards
-    the signal to its workers again, so a worker sees it twice. SIGINT (Ctrl-C) and Slurm's SIGKILL
-    after KillWait still stop the run at once.
+    the signal to its workers again, so a worker sees it twice. A second Ctrl-C stops at once (a
+    KeyboardInterrupt, no checkpoint), for a step that takes too long; Slurm's SIGKILL after KillWait
+    stops the run at once too.
     """
 
     def __init__(self):
         self.signalled = False
+        self.signal_name = "SIGTERM"
         self.stopped_at: int | None = None
-        self._previous_handler = None
+        self._previous_handlers = {}
 
     def _handle(self, signum, frame):
         self.signalled = True
 
+    def _handle_interrupt(self, signum, frame):
+        if self.signalled and self.signal_name == "SIGINT":
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now
+        self.signalled, self.signal_name = True, "SIGINT"
+        print("\nCtrl-C: saving a checkpoint at the end of this step, then stopping (Ctrl-C again: stop at once)",
+              flush=True)  # fmt: skip
+
     def on_train_begin(self, args, state, control, **kwargs):
-        self._previous_handler = signal.signal(signal.SIGTERM, self._handle)
+        self._previous_handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, self._handle)}
+        self._previous_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle_interrupt)
 
     def on_step_end(self, args, state, control, **kwargs):
         if _any_rank(self.signalled):
@@ -98,9 +111,9 @@ class CheckpointOnSigterm(TrainerCallback):
             control.should_training_stop = True
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGTERM, self._previous_handler)
-            self._previous_handler = None
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
 
     @property
     def preempted(self) -> bool:
@@ -120,11 +133,11 @@ def mark_preempted(trainer, callback: CheckpointOnSigterm) -> None:
     output_dir = Path(trainer.args.output_dir)
     checkpoint = output_dir / f"checkpoint-{callback.stopped_at}"
     if trainer.is_world_process_zero():
-        record = {"signal": "SIGTERM", "global_step": callback.stopped_at, "checkpoint": str(checkpoint)}
+        record = {"signal": callback.signal_name, "global_step": callback.stopped_at, "checkpoint": str(checkpoint)}
         record["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         (output_dir / PREEMPTED_MARKER).write_text(json.dumps(record, indent=2) + "\n")
     trainer.accelerator.print(
-        f"Stopped by SIGTERM at step {callback.stopped_at}; checkpoint saved to {checkpoint}. "
+        f"Stopped by {callback.signal_name} at step {callback.stopped_at}; checkpoint saved to {checkpoint}. "
         "Rerun with --resume_from_checkpoint auto to continue."
     )
     trainer.accelerator.wait_for_everyone()

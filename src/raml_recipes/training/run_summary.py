@@ -6,7 +6,13 @@ from pathlib import Path
 
 from ..data.io import write_json
 from ..plotting import training_curves
-from .preemption import PREEMPTED_EXIT_CODE, PREEMPTED_MARKER, mark_preempted, preemption_of
+from .preemption import (
+    INTERRUPTED_EXIT_CODE,
+    PREEMPTED_EXIT_CODE,
+    PREEMPTED_MARKER,
+    mark_preempted,
+    preemption_of,
+)
 
 
 def save_run_summary(
@@ -40,7 +46,7 @@ def finish_run(trainer, train_result, dataset_name: str, **summary) -> None:
     if preemption is not None:
         mark_preempted(trainer, preemption)
         trainer.end()
-        raise SystemExit(PREEMPTED_EXIT_CODE)
+        raise SystemExit(INTERRUPTED_EXIT_CODE if preemption.signal_name == "SIGINT" else PREEMPTED_EXIT_CODE)
     trainer.save_model(trainer.args.output_dir)
     path = save_run_summary(trainer, train_result, **summary)
     if trainer.is_world_process_zero():  # a run that resumed after a SIGTERM is finished now
