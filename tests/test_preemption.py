@@ -120,3 +120,26 @@ def test_ctrl_c_saves_a_checkpoint_like_sigterm_and_a_second_stops_at_once(tmp_p
     assert f"Resuming from {checkpoint}" in text
     assert code != 0 and "KeyboardInterrupt" in text, text[-3000:]
     assert not (output_dir / "model.safetensors").exists()  # never finished
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem (the full disk) needs root")
+def test_a_full_disk_during_a_checkpoint_save_stops_in_one_line_naming_the_checkpoint_to_resume(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    # 3 MiB: the tiny model's checkpoints (about 1.3 MiB each with the optimizer state) soon fill it.
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(disk)], check=True)
+    try:
+        command, env = _tiny_sft(disk / "run")
+        command += ["--num_train_epochs", "1", "--save_strategy", "steps", "--save_steps", "1"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 1
+        (line,) = [line for line in result.stderr.splitlines() if "error:" in line]
+        assert "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert f"{disk / 'run'}: the disk filled up while the run was writing" in line
+        checkpoints = sorted((disk / "run").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+        complete = [c for c in checkpoints if (c / "trainer_state.json").is_file()]
+        assert complete  # the disk filled during a later save (a checkpoint or the final model)
+        assert f"last complete checkpoint: {complete[-1]}, --resume_from_checkpoint auto continues" in line
+    finally:
+        subprocess.run(["umount", str(disk)])

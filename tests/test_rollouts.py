@@ -96,6 +96,10 @@ def test_one_row_per_completion_groups_by_question():
     assert "model" not in records[0]  # differs between x's rows: a completion field
     with pytest.raises(DataError, match=r"mem, row 2, field 'answer': gold answer '6' differs from '5'"):
         rollouts_to_trajectories([rows[0], (2, {**rows[1][1], "answer": "6"})], source="mem")
+    # Same id and gold, another problem text: two inputs merged under one id, refused naming both rows.
+    with pytest.raises(DataError, match=r"mem, row 2, field 'problem': problem text differs from the one given "
+                                        r"for the same question id 'x' in row 1"):  # fmt: skip
+        rollouts_to_trajectories([rows[0], (2, {**rows[1][1], "problem": "Another question?"})], source="mem")
 
 
 @pytest.mark.parametrize(

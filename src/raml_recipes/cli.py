@@ -9,13 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .data.errors import DataError
-from .identity import OutputMismatch
-from .models.embedded import EmbeddedModelError
-from .recipes import RecipeError
-
-# Bad recipes, data, model names and output folders of other runs are the user's to fix: reported in one line, no traceback.
-USER_ERRORS = (DataError, EmbeddedModelError, OutputMismatch, RecipeError)
+from .user_errors import run
 
 COMMANDS = {
     "sft": ("raml_recipes.scripts.sft", "supervised fine-tuning with per-question support sets"),
@@ -57,11 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raml: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    try:
-        return module.cli(rest, prog=f"raml {name}") or 0
-    except USER_ERRORS as error:
-        print(f"raml {name}: error: {error}", file=sys.stderr)
-        return 1
+    return run(module.cli, f"raml {name}", rest)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ class OutputMismatch(ValueError):
     """An output folder made from other settings or inputs than this run's."""
 
 
+class DiskFull(RuntimeError):
+    """The disk under an output folder filled up while a run wrote to it."""
+
+
 # Written before any output, or beside them: a folder holding nothing else holds no one's outputs.
 NOT_OUTPUTS = {IDENTITY_FILE, "raml_run.json", "runs", "wandb"}
 

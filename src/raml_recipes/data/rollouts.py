@@ -108,6 +108,10 @@ def _read_row(number: int, row: dict, source: str) -> dict:
     }
 
 
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict]:
     """Collect completions per question, checking every row."""
     questions: dict[str, dict] = {}
@@ -121,6 +125,13 @@ def _group_rows(rows: Iterable[tuple[int, dict]], source: str) -> dict[str, dict
                 f"gold answer {read['answer']!r} differs from {entry['answer']!r} given for the same question "
                 f"in row {entry['row']}",
                 source=source, row=number, field=read["gold_field"],
+            )  # fmt: skip
+        if read["problem"] != entry["problem"]:
+            # Two inputs merged under one id: their completions answer different questions.
+            raise DataError(
+                f"problem text differs from the one given for the same question id {read['id']!r} in row "
+                f"{entry['row']} ({_clip(entry['problem'])!r} / {_clip(read['problem'])!r}): give each question its own id",
+                source=source, row=number, field="problem",
             )  # fmt: skip
         entry["completions"].extend(read["completions"])
         # Only fields that agree across a question's rows describe the question.

@@ -60,4 +60,8 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    cli()
+    import sys
+
+    from raml_recipes.user_errors import run
+
+    sys.exit(run(cli, "raml experiment"))

@@ -26,7 +26,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
     from raml_recipes.training.output_dir import prepare_output_dir
-    from raml_recipes.training.preemption import resume_checkpoint
+    from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.wandb_args import init_wandb_env
 
@@ -58,13 +58,14 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         callbacks=run_callbacks(training_args),
     )
     record_training_run("grpo", list(argv), script_args, training_args, model_args)
-    train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
+    with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
+        train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
-    # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
-    finish_run(
-        trainer, train_result, script_args.dataset_name, curves=("reward",), curves_label="mean reward",
-        data={"prompts": len(rows)}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
-    )  # fmt: skip
+        # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
+        finish_run(
+            trainer, train_result, script_args.dataset_name, curves=("reward",), curves_label="mean reward",
+            data={"prompts": len(rows)}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
+        )  # fmt: skip
 
 
 def make_parser(prog: str | None = None):
@@ -85,4 +86,8 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    import sys
+
+    from raml_recipes.user_errors import run
+
+    sys.exit(run(cli, "raml grpo"))

@@ -62,4 +62,6 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
 if __name__ == "__main__":
     import sys
 
-    sys.exit(cli())
+    from raml_recipes.user_errors import run
+
+    sys.exit(run(cli, "raml rollouts"))

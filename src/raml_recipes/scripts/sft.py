@@ -24,7 +24,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.models.loading import model_init_kwargs, quantization_config
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.output_dir import prepare_output_dir
-    from raml_recipes.training.preemption import resume_checkpoint
+    from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
     from raml_recipes.training.wandb_args import init_wandb_env
@@ -56,12 +56,13 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         callbacks=run_callbacks(training_args),
     )
     record_training_run("sft", list(argv), script_args, training_args, model_args)
-    train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
+    with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
+        train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
-    finish_run(
-        trainer, train_result, script_args.dataset_name, data=data_stats.as_dict(),
-        model=model_args.model_name_or_path,
-    )  # fmt: skip
+        finish_run(
+            trainer, train_result, script_args.dataset_name, data=data_stats.as_dict(),
+            model=model_args.model_name_or_path,
+        )  # fmt: skip
 
 
 def make_parser(prog: str | None = None):
@@ -82,4 +83,8 @@ def cli(argv: list[str] | None = None, prog: str | None = None) -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    import sys
+
+    from raml_recipes.user_errors import run
+
+    sys.exit(run(cli, "raml sft"))

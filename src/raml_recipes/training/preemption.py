@@ -14,10 +14,13 @@ each step end (one scalar; nothing next to a training step).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -58,6 +61,44 @@ def resume_checkpoint(args) -> str | None:
     if checkpoint is not None and args.process_index == 0:
         print(f"Resuming from {checkpoint}", flush=True)
     return checkpoint
+
+
+# Below this, a write error while saving is read as a full disk: torch's checkpoint writer reports one
+# as "unexpected pos ..." or "file write failed", with no errno.
+FULL_DISK_BYTES = 64 * 2**20
+
+
+def _is_disk_full(error: BaseException, output_dir: str) -> bool:
+    seen = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        return shutil.disk_usage(output_dir).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+@contextmanager
+def stop_on_full_disk(args):
+    """Turn a write error on a full disk (while training saves a checkpoint, or at the end) into one
+    line: where, how much is free, the last complete checkpoint to resume from, and what to change."""
+    from ..identity import DiskFull
+
+    try:
+        yield
+    except (OSError, RuntimeError) as error:
+        if not _is_disk_full(error, args.output_dir):
+            raise
+        free = shutil.disk_usage(args.output_dir).free / 2**20
+        last = last_complete_checkpoint(args.output_dir)
+        resume = f"{last}, --resume_from_checkpoint auto continues from it" if last else "none"
+        raise DiskFull(
+            f"{args.output_dir}: the disk filled up while the run was writing ({free:.1f} MiB free; "
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0][:120]}). Free space, or keep fewer "
+            f"checkpoints (save_total_limit) or use save_only_model; last complete checkpoint: {resume}"
+        ) from None
 
 
 def _any_rank(flag: bool) -> bool:
