@@ -36,11 +36,13 @@ def iter_source_rows(
             dataset = datasets.load_dataset(name_or_path, config, split=split)
         except (ConnectionError, OSError, ValueError) as error:  # offline, no such repo, no such split
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DataError(
+            unavailable = DataError(
                 f"no local file or folder of that name, and as a Hub dataset it could not be loaded ({first}); "
                 "give a .jsonl/.json/.parquet file, a save_to_disk folder, or a Hub id reachable from here",
                 source=name_or_path,
-            ) from None
+            )
+            unavailable.hub_error = error  # for callers that know more about this dataset (gated sets)
+            raise unavailable from None
     yield from enumerate(dataset, start=1)
 
 

@@ -151,7 +151,12 @@ class HubBenchmark:
         for config, tag in self.subsets:
             source = f"{self.hub_dataset}" + (f" ({config})" if config else "")
             try:
-                rows = list(iter_source_rows(self.hub_dataset, split=self.split, config=config))
+                try:
+                    rows = list(iter_source_rows(self.hub_dataset, split=self.split, config=config))
+                except DataError as unavailable:
+                    if getattr(unavailable, "hub_error", None) is None:
+                        raise
+                    raise unavailable.hub_error from None
             except DataError:
                 raise
             except Exception as error:  # the Hub's errors: gated, offline, missing config
