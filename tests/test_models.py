@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -164,3 +166,40 @@ def test_a_recipe_asking_for_4bit_on_a_cpu_stops_in_one_line_before_loading(tmp_
         "set use_peft: true (QLoRA)"
     )
     assert not (tmp_path / "o").exists()  # nothing was loaded or recorded
+
+
+def _remote_code_model(tiny_model_dir, folder):
+    """The tiny model as a repository that ships its own code (config and model classes Transformers
+    does not know), as models needing `trust_remote_code` do."""
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="raml_test_llama", architectures=["RamlTestLlamaForCausalLM"],
+                  auto_map={"AutoConfig": "configuration_raml.RamlTestLlamaConfig",
+                            "AutoModelForCausalLM": "modeling_raml.RamlTestLlamaForCausalLM"})  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "configuration_raml.py").write_text(
+        "from transformers import LlamaConfig\n\n\nclass RamlTestLlamaConfig(LlamaConfig):\n"
+        "    model_type = 'raml_test_llama'\n"
+    )
+    (folder / "modeling_raml.py").write_text(
+        "from transformers import LlamaForCausalLM\n\nfrom .configuration_raml import RamlTestLlamaConfig\n\n\n"
+        "class RamlTestLlamaForCausalLM(LlamaForCausalLM):\n    config_class = RamlTestLlamaConfig\n"
+    )
+    return folder
+
+
+def test_trust_remote_code_reaches_model_and_tokenizer_loading(tiny_model_dir, tmp_path):
+    from raml_recipes.evaluation import runner
+    from raml_recipes.evaluation.config import EvaluationConfig
+
+    model = _remote_code_model(tiny_model_dir, tmp_path / "remote")
+    settings = dict(model_name_or_path=str(model), benchmarks=["gsm8k"], max_questions=1, max_new_tokens=4,
+                    grading_workers=1)  # fmt: skip
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        runner.evaluate(EvaluationConfig(output_dir=str(tmp_path / "refused"), **settings))
+    summary = runner.evaluate(EvaluationConfig(output_dir=str(tmp_path / "ran"), trust_remote_code=True, **settings))
+    assert summary["benchmarks"]["gsm8k"]["questions"] == 1
+    from raml_recipes.models import loading
+
+    loaded = loading.load_causal_lm(str(model), "float32", trust_remote_code=True)
+    assert type(loaded).__name__ == "RamlTestLlamaForCausalLM"  # the repository's own class ran

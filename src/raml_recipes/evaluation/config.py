@@ -27,6 +27,11 @@ class GenerationArguments:
         default=None, metadata={"help": "Model revision (branch, tag or commit)."}
     )
     dtype: str = field(default="auto", metadata={"help": "Weights dtype.", "choices": list(DTYPES)})
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Run the model repository's own code (architectures Transformers lacks); only for "
+                  "repositories you trust."},
+    )  # fmt: skip
     num_samples: int = field(default=1, metadata={"help": "n: samples per question."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (0: greedy)."})
     top_p: float = field(default=0.8, metadata={"help": "Nucleus sampling."})

@@ -151,6 +151,7 @@ def build_generator(
     from ..models.embedded import resolve_model
     from ..models.loading import load_causal_lm
 
+    trust_remote_code = getattr(settings, "trust_remote_code", False)
     if settings.backend == "vllm":
         extra = {"max_model_len": settings.vllm_max_model_len} if settings.vllm_max_model_len else {}
         return VLLMGenerator(
@@ -160,7 +161,8 @@ def build_generator(
             gpu_memory_utilization=settings.vllm_gpu_memory_utilization,
             tensor_parallel_size=settings.vllm_tensor_parallel_size,
             enforce_eager=settings.vllm_enforce_eager,
+            trust_remote_code=trust_remote_code,
             **extra,
         )
-    model = load_causal_lm(model_name_or_path, settings.dtype, revision)
+    model = load_causal_lm(model_name_or_path, settings.dtype, revision, trust_remote_code=trust_remote_code)
     return TransformersGenerator(model, tokenizer, decoding, settings.batch_size)

@@ -101,7 +101,7 @@ def evaluate(config: EvaluationConfig) -> dict:
             pending.append((question, missing))
     if pending:
         tokenizer = load_tokenizer(
-            config.model_name_or_path, config.model_revision, config.chat_template_path
+            config.model_name_or_path, config.model_revision, config.chat_template_path, config.trust_remote_code
         )
         generator = make_generator(config, tokenizer)
         total = sum(len(missing) for _, missing in pending)

@@ -25,14 +25,20 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-def load_tokenizer(name_or_path: str, revision: str | None = None, chat_template_path: str | None = None):
+def load_tokenizer(
+    name_or_path: str, revision: str | None = None, chat_template_path: str | None = None,
+    trust_remote_code: bool = False,
+):  # fmt: skip
     """The tokenizer, with the chat template replaced when `chat_template_path` is given.
 
     `chat_template_path` is a .jinja file or a tokenizer folder / Hub id whose template is taken.
+    `trust_remote_code` runs the model repository's own tokenizer code (models Transformers lacks).
     """
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path), revision=revision)
+    tokenizer = AutoTokenizer.from_pretrained(
+        resolve_model(name_or_path), revision=revision, trust_remote_code=trust_remote_code
+    )
     if chat_template_path:
         path = Path(chat_template_path)
         if path.suffix in (".jinja", ".j2"):
@@ -47,8 +53,9 @@ def load_tokenizer(name_or_path: str, revision: str | None = None, chat_template
 
 
 def load_causal_lm(
-    name_or_path: str, dtype: str = "auto", revision: str | None = None, device: str | None = None
-):
+    name_or_path: str, dtype: str = "auto", revision: str | None = None, device: str | None = None,
+    trust_remote_code: bool = False,
+):  # fmt: skip
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -58,6 +65,7 @@ def load_causal_lm(
         resolve_model(name_or_path),
         revision=revision,
         dtype=dtype if dtype == "auto" else getattr(torch, dtype),
+        trust_remote_code=trust_remote_code,
     )
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -35,7 +35,9 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     init_wandb_env(training_args)
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
-    tokenizer = load_tokenizer(model_path, model_args.model_revision, script_args.chat_template_path)
+    tokenizer = load_tokenizer(
+        model_path, model_args.model_revision, script_args.chat_template_path, training_args.trust_remote_code
+    )
 
     rows = to_grpo_rows(
         script_args.dataset_name,

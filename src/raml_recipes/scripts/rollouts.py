@@ -27,7 +27,9 @@ def main(config) -> int:
         load_benchmark(config.questions, config.max_questions, split=config.split), index, count
     )
     config.resolve_prompts()
-    tokenizer = load_tokenizer(config.model_name_or_path, config.model_revision, config.chat_template_path)
+    tokenizer = load_tokenizer(
+        config.model_name_or_path, config.model_revision, config.chat_template_path, config.trust_remote_code
+    )
     generator = make_generator(config, tokenizer)
     sampled, truncated = generate_rollouts(
         questions, generator, tokenizer, config.num_samples, config.output, config.prompt_template,
