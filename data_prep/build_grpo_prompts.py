@@ -24,10 +24,7 @@ import sys
 from raml_recipes.data.errors import DataError
 from raml_recipes.data.grpo_prompts import build_prompt_set
 from raml_recipes.data.io import write_jsonl
-from raml_recipes.evaluation.benchmarks import BENCHMARK_NAMES, BENCHMARKS
-
-# Every evaluation set the project reports on; minerva is read from the shared data when present.
-EVALUATION_SETS = ["math500", "aime24", "aime25", "amc23", "gsm8k", "olympiadbench", "minerva"]
+from raml_recipes.evaluation.benchmarks import BENCHMARK_NAMES, DECONTAMINATION_SETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         help="keep only integer gold answers: any (signs, separators; the default) or paper (the official "
         "data_process_grpo.py filter, str.isdigit: non-negative digits only)",
     )
-    parser.add_argument("--decontaminate", nargs="*", default=EVALUATION_SETS, metavar="BENCHMARK",
-                        help=f"evaluation sets whose problems are removed (default: {' '.join(EVALUATION_SETS)}; "
-                        "give no names to skip)")  # fmt: skip
+    parser.add_argument("--decontaminate", nargs="*", default=list(DECONTAMINATION_SETS), metavar="BENCHMARK",
+                        help="evaluation sets whose questions are removed, by 8-gram overlap (default: every one "
+                        f"the project names, {' '.join(DECONTAMINATION_SETS)}; one not readable here is skipped "
+                        "and listed; give no names to skip the step)")  # fmt: skip
     parser.add_argument("--max-prompts", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None, help="shuffle the prompts with this seed")
     args = parser.parse_args(argv)
@@ -51,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--decontaminate: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARK_NAMES)}")
     try:
-        decontaminate = [
-            name for name in args.decontaminate if name != "minerva" or BENCHMARKS[name].path().is_file()
-        ]
+        decontaminate = args.decontaminate
         rows, report = build_prompt_set(
             args.source,
             integer_answers_only=args.integer_answers or False,

@@ -18,6 +18,7 @@ from raml_recipes.data.grpo_prompts import (
     to_grpo_rows,
 )
 from raml_recipes.data.io import read_rows, write_jsonl
+from raml_recipes.evaluation.benchmarks import load_benchmark
 from raml_recipes.rewards import grade_text
 
 from .conftest import ROOT
@@ -62,11 +63,15 @@ def test_decontamination_removes_evaluation_problems_and_counts_every_drop(tmp_p
     source = write_jsonl(tmp_path / "mine.jsonl", rows)
     kept, report = build_prompt_set([str(source)], integer_answers_only=True, decontaminate=["math500"])
     assert [row["problem"] for row in kept] == ["What is 2 + 3?"]
-    assert report.as_dict() == {
+    found = report.as_dict()
+    assert {key: found[key] for key in ("read", "dropped", "kept")} == {
         "read": {str(source): 5},
         "dropped": {"duplicate": 1, "not an integer answer": 1, "no gold answer": 1, "in math500": 1},
         "kept": 1,
     }
+    # The leaked row is named with the evaluation question and the run of tokens it shares.
+    (match,) = found["matches"]
+    assert match["benchmark_question"] == load_benchmark("math500", 1)[0]["id"] and len(match["ngram"].split()) == 8
 
 
 def test_build_script_writes_the_prompt_file_and_a_report(tmp_path):

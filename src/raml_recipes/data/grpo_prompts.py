@@ -3,8 +3,8 @@
 Sources are named training sets (shipped or in the shared data folder), a seeded generator of
 simple arithmetic (small models get some right, so the reward has variance), or any file, folder
 or Hub id with a question (`problem` | `question`) and a gold (`answer` | `gold` | `final_answer` |
-`solution`). Decontamination drops every problem whose normalised text equals one of an
-evaluation set's.
+`solution`). Decontamination drops every problem that shares an 8-token run with an evaluation
+question (raml_recipes.data.decontaminate).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..evaluation.benchmarks import BENCHMARK_NAMES, load_benchmark, question_from_row
+from ..evaluation.benchmarks import BENCHMARK_NAMES, decontamination_index, load_benchmark, question_from_row
 from ..paths import shared_data, shipped_data
 from .arithmetic import arithmetic_problems as generated_arithmetic
 from .errors import DataError
@@ -121,18 +121,16 @@ class PromptSetReport:
     read: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     kept: int = 0
+    skipped_benchmarks: dict = field(default_factory=dict)  # benchmarks not readable here, with why
+    matches: list = field(default_factory=list)  # each contaminated row's matching n-gram
 
     def as_dict(self) -> dict:
-        return {"read": dict(self.read), "dropped": dict(self.dropped), "kept": self.kept}
-
-
-def evaluation_problems(benchmarks: Iterable[str]) -> dict[str, str]:
-    """Normalised problem text -> the benchmark it comes from."""
-    index = {}
-    for name in benchmarks:
-        for item in load_benchmark(name):
-            index.setdefault(normalise_problem(item["problem"]), name)
-    return index
+        found = {"read": dict(self.read), "dropped": dict(self.dropped), "kept": self.kept}
+        if self.skipped_benchmarks:
+            found["skipped_benchmarks"] = self.skipped_benchmarks
+        if self.matches:
+            found["matches"] = self.matches[:20]
+        return found
 
 
 def build_prompt_set(
@@ -153,7 +151,9 @@ def build_prompt_set(
     if integer_answers_only is True:
         integer_answers_only = "any"
     keeps_answer = ANSWER_FILTERS[integer_answers_only] if integer_answers_only else None
-    contaminated = evaluation_problems(decontaminate)
+    # n-gram overlap with any evaluation question (raml_recipes.data.decontaminate): a verbatim copy,
+    # a re-typeset one and a partial one alike.
+    index, report.skipped_benchmarks = decontamination_index(decontaminate) if decontaminate else (None, {})
     rows, seen = [], set()
     for spec in sources:
         for row in load_prompt_source(spec):
@@ -163,8 +163,10 @@ def build_prompt_set(
                 report.dropped["no gold answer"] += 1
             elif key in seen:
                 report.dropped["duplicate"] += 1
-            elif key in contaminated:
-                report.dropped[f"in {contaminated[key]}"] += 1
+            elif index is not None and (match := index.find(row["problem"])) is not None:
+                report.dropped[f"in {match.benchmark}"] += 1
+                report.matches.append({"source": spec, "problem": row["problem"][:80], "benchmark_question":
+                                       match.question_id, "ngram": match.ngram})  # fmt: skip
             elif keeps_answer is not None and not keeps_answer(row["answer"]):
                 report.dropped["not an integer answer"] += 1
             else:

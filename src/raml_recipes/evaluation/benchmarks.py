@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.decontaminate import NGRAM, NgramIndex
 from ..data.errors import DataError
 from ..data.io import iter_rows
 from ..data.loaders import iter_source_rows, looks_like_path
@@ -267,3 +268,23 @@ def load_benchmark(spec: str, max_questions: int | None = None, split: str = "te
     if len({item["id"] for item in items}) != len(items):
         raise DataError("question ids are not unique", source=spec)
     return [{"benchmark": spec, **item} for item in items]
+
+
+# Every benchmark the project names: what training data is decontaminated against by default. Minerva
+# reads the shared data folder and the Hub-only sets need the Hub: one that cannot be read here is
+# skipped and reported as such, not silently.
+DECONTAMINATION_SETS = BENCHMARK_NAMES
+
+
+def decontamination_index(names: Iterable[str], n: int = NGRAM) -> tuple[NgramIndex, dict[str, str]]:
+    """The n-gram index of the named benchmarks' questions, and the benchmarks that could not be read
+    here (name -> why). An unknown name raises DataError."""
+    questions, skipped = {}, {}
+    for name in names:
+        if name not in BENCHMARK_NAMES:
+            raise _unknown_benchmark(name)
+        try:
+            questions[name] = [(item["id"], item["problem"]) for item in load_benchmark(name)]
+        except DataError as error:
+            skipped[name] = str(error)
+    return NgramIndex(questions, n), skipped
