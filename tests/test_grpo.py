@@ -522,3 +522,42 @@ def test_support_timing_times_k_of_g_against_all_g_on_one_batch(tiny_model_dir, 
     assert any(not torch.equal(p, before[name]) for name, p in trainer.model.named_parameters())  # real steps
     with pytest.raises(ValueError, match="support sizes must lie in 1..3"):
         time_support_steps(trainer, ks=[G])
+
+
+@pytest.mark.slow
+def test_grpo_scores_held_out_prompts_at_eval_steps_with_accuracy_logged_but_not_trained(tmp_path):
+    """eval_dataset_name + eval_strategy: reward and accuracy of the held-out prompts at every eval step,
+    from all G completions; accuracy joins the logs with weight 0, so the trained reward is unchanged."""
+    from raml_recipes.data.grpo_prompts import arithmetic_problems
+    from raml_recipes.data.io import write_jsonl
+
+    held_out = write_jsonl(tmp_path / "held_out.jsonl", arithmetic_problems(4, seed=99))
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "raml_recipes.cli", "grpo", "--config", "recipes/tiny/grpo/config_demo.yaml",
+         "--output_dir", str(out), "--max_prompts", "4", "--logging_steps", "1", "--eval_strategy", "steps",
+         "--eval_steps", "1", "--eval_dataset_name", str(held_out), "--per_device_eval_batch_size", "8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((out / "metrics.json").read_text())["log_history"]
+    evals = [entry for entry in history if "eval_reward" in entry]
+    assert [entry["step"] for entry in evals] == [1, 2]  # 4 prompts x 4 / 8 per step: 2 steps, one eval each
+    for entry in evals:
+        assert 0.0 <= entry["eval_rewards/accuracy/mean"] <= 1.0
+        assert "eval_support/k" not in entry  # no support subset at evaluation
+    train = [entry for entry in history if "rewards/raml/mean" in entry and "eval_reward" not in entry]
+    assert len(train) == 2
+    for entry in train:  # weight 0: the trained reward is the recipe's two rewards, accuracy left out
+        expected = entry["rewards/raml/mean"] + entry["rewards/soft_overlong/mean"]
+        assert entry["reward"] == pytest.approx(expected, abs=1e-4) and "rewards/accuracy/mean" in entry
+    assert (out / "training_curves.png").is_file()
+
+
+def test_grpo_evaluation_without_held_out_prompts_is_one_line(capsys):
+    from raml_recipes.cli import main as raml
+
+    assert raml(["grpo", "--config", "recipes/tiny/grpo/config_demo.yaml", "--eval_strategy", "steps"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("raml grpo: error: eval_strategy is set but no held-out prompts are named: set "
+                   "eval_dataset_name to a prompt file (data_prep/build_grpo_prompts.py) disjoint from dataset_name")

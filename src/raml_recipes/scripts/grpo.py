@@ -22,14 +22,24 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import load_tokenizer, model_init_kwargs, quantization_config
+    from raml_recipes.recipes import RecipeError
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.callbacks import run_callbacks
-    from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
+    from raml_recipes.training.grpo import (
+        SupportSetGRPOTrainer,
+        add_accuracy_metric,
+        reward_params_for_template,
+    )
     from raml_recipes.training.output_dir import prepare_output_dir
     from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
     from raml_recipes.training.run_summary import finish_run
     from raml_recipes.training.wandb_args import init_wandb_env
 
+    if training_args.eval_strategy != "no" and not script_args.eval_dataset_name:
+        raise RecipeError(
+            "eval_strategy is set but no held-out prompts are named: set eval_dataset_name to a prompt file "
+            "(data_prep/build_grpo_prompts.py) disjoint from dataset_name"
+        )
     # Before anything loads: an output folder of another run, or checkpoints no one asked to resume, stop here.
     prepare_output_dir("grpo", script_args, training_args, model_args)
     init_wandb_env(training_args)
@@ -48,12 +58,21 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     )
     reward_params = reward_params_for_template(tokenizer, script_args.reward_funcs, script_args.reward_kwargs)
     reward_funcs = get_reward_functions(script_args.reward_funcs, reward_params)
+    eval_dataset = None
+    if training_args.eval_strategy != "no":  # held-out prompts: reward and accuracy at eval_steps
+        eval_dataset = Dataset.from_list(to_grpo_rows(
+            script_args.eval_dataset_name, system_prompt=script_args.system_prompt,
+            prompt_template=script_args.prompt_template, max_prompts=script_args.eval_max_prompts,
+        ))  # fmt: skip
+        accuracy_params = reward_params_for_template(tokenizer, ["accuracy"], None)
+        add_accuracy_metric(reward_funcs, script_args.reward_funcs, training_args, accuracy_params)
 
     trainer = SupportSetGRPOTrainer(
         model=model_path,
         reward_funcs=reward_funcs,
         args=training_args,
         train_dataset=Dataset.from_list(rows),
+        eval_dataset=eval_dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
@@ -65,7 +84,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
 
         # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
         finish_run(
-            trainer, train_result, script_args.dataset_name, curves=("reward",), curves_label="mean reward",
+            trainer, train_result, script_args.dataset_name, curves=("reward", "eval_reward"), curves_label="mean reward",
             data={"prompts": len(rows)}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
         )  # fmt: skip
 

@@ -152,3 +152,16 @@ def reward_params_for_template(tokenizer, reward_funcs: list[str], reward_kwargs
             if reward_class and "think_opened_in_prompt" in inspect.signature(reward_class).parameters:
                 params.setdefault(name, {}).setdefault("think_opened_in_prompt", True)
     return params
+
+
+def add_accuracy_metric(reward_funcs: list, reward_names: list[str], args, params: dict | None = None) -> None:
+    """Append math-verify's accuracy as a reward of weight 0: TRL then logs it (`rewards/accuracy/mean`,
+    and `eval_rewards/accuracy/mean` at evaluation) while the advantages, from the recipe's own rewards,
+    stay as they were. Nothing is added when the recipe already trains on `accuracy`."""
+    from ..rewards import get_reward_functions
+
+    if "accuracy" in reward_names:
+        return
+    weights = list(args.reward_weights) if args.reward_weights is not None else [1.0] * len(reward_funcs)
+    reward_funcs += get_reward_functions(["accuracy"], {"accuracy": (params or {}).get("accuracy", {})})
+    args.reward_weights = [*weights, 0.0]

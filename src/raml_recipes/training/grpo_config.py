@@ -39,6 +39,12 @@ class GRPOScriptArguments(ScriptArguments):
     """
 
     max_prompts: int | None = field(default=None, metadata={"help": "Use only the first N prompts."})
+    eval_dataset_name: str | None = field(
+        default=None,
+        metadata={"help": "Held-out prompt file (the format of dataset_name) scored at eval_steps when "
+                  "eval_strategy is set: reward and accuracy, from all G completions (no support subset)."},
+    )  # fmt: skip
+    eval_max_prompts: int | None = field(default=None, metadata={"help": "Use only the first N held-out prompts."})
     system_prompt: str | None = field(
         default=RAML_SYSTEM_PROMPT,
         metadata={
@@ -71,7 +77,7 @@ class GRPOScriptArguments(ScriptArguments):
             raise ValueError(
                 "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py"
             )
-        check_counts(self, "max_prompts")
+        check_counts(self, "max_prompts", "eval_max_prompts")
         if "{problem}" not in self.prompt_template:
             raise ValueError(f"prompt_template must contain {{problem}}, got {self.prompt_template!r}")
         if not self.reward_funcs:
