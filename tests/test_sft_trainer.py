@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,6 +15,8 @@ from raml_recipes.data.sft_format import build_sft_dataset
 from raml_recipes.training.config import SupportSetSFTConfig
 from raml_recipes.training.run_summary import save_run_summary
 from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
+
+from .conftest import ROOT
 
 
 def make_trainer(
@@ -209,3 +213,38 @@ def test_sft_script_trains_lora_adapters_with_an_eval_split(tmp_path):
     without_eval_source = [*argv[:-4], "--disable_tqdm", "true"]
     with pytest.raises(ValueError, match="set eval_dataset_name"):
         sft.main(*parse_recipe(sft.make_parser(), without_eval_source))
+
+
+@pytest.mark.slow
+def test_sft_answers_held_out_questions_at_each_evaluation(tmp_path):
+    """eval_accuracy_questions: at every evaluation the model in training answers the first N held-out
+    questions greedily, graded by math-verify; accuracy, the count and the clipped share are logged
+    beside eval_loss (metrics.json, the figure)."""
+    held_out = tmp_path / "held_out.jsonl"
+    rows = [json.loads(line) for line in (ROOT / "data/trajectories/gsm8k_train.jsonl").read_text().splitlines()]
+    held_out.write_text("".join(json.dumps(row) + "\n" for row in rows[-6:]))
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "raml_recipes.cli", "sft", "--config", "recipes/tiny/sft/config_demo.yaml",
+         "--output_dir", str(out), "--max_questions", "8", "--num_train_epochs", "1", "--eval_strategy", "steps",
+         "--eval_steps", "1", "--eval_dataset_name", str(held_out), "--eval_accuracy_questions", "4",
+         "--eval_accuracy_max_new_tokens", "8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((out / "metrics.json").read_text())["log_history"]
+    losses = [entry["step"] for entry in history if "eval_loss" in entry]
+    accuracy = [entry for entry in history if "eval_accuracy" in entry]
+    assert losses == [1, 2] and [entry["step"] for entry in accuracy] == [1, 2]  # beside each eval loss
+    for entry in accuracy:
+        assert entry["eval_accuracy_questions"] == 4
+        # 8 new tokens cannot hold a worked answer: every answer is cut, none can be right.
+        assert entry["eval_accuracy_clipped"] == 1.0 and entry["eval_accuracy"] == 0.0
+    assert (out / "eval_accuracy.png").is_file()
+
+
+def test_sft_accuracy_without_evaluation_is_one_line(capsys):
+    from raml_recipes.cli import main as raml
+
+    assert raml(["sft", "--config", "recipes/tiny/sft/config_demo.yaml", "--eval_accuracy_questions", "4"]) == 1
+    assert "eval_accuracy_questions is set but eval_strategy is no" in capsys.readouterr().err

@@ -22,13 +22,17 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import model_init_kwargs, quantization_config
+    from raml_recipes.recipes import RecipeError
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.output_dir import prepare_output_dir
     from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
     from raml_recipes.training.run_summary import finish_run
-    from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
+    from raml_recipes.training.sft_trainer import GenerationAccuracy, SupportSetSFTTrainer
     from raml_recipes.training.wandb_args import init_wandb_env
 
+    if script_args.eval_accuracy_questions and training_args.eval_strategy == "no":
+        raise RecipeError("eval_accuracy_questions is set but eval_strategy is no: set eval_strategy (steps or epoch) "
+                          "and eval_steps, or drop eval_accuracy_questions")  # fmt: skip
     # Before anything loads: an output folder of another run, or checkpoints no one asked to resume, stop here.
     prepare_output_dir("sft", script_args, training_args, model_args)
     init_wandb_env(training_args)
@@ -42,15 +46,21 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         return build_sft_dataset(records, script_args.prompt_template, script_args.system_prompt)
 
     train_dataset, data_stats = sft_rows(script_args.dataset_name, script_args.dataset_train_split)
-    eval_dataset = None
+    eval_dataset, accuracy = None, None
     if training_args.eval_strategy != "no":
         eval_dataset, _ = sft_rows(*script_args.eval_source())
+        if script_args.eval_accuracy_questions:  # held-out questions answered and graded at each evaluation
+            name, split = script_args.eval_source()
+            items = load_trajectories(name, split=split, max_questions=script_args.eval_accuracy_questions)
+            accuracy = GenerationAccuracy(list(items), script_args.prompt_template, script_args.system_prompt,
+                                          script_args.eval_accuracy_max_new_tokens)  # fmt: skip
 
     trainer = SupportSetSFTTrainer(
         model=model_path,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
+        generation_accuracy=accuracy,
         peft_config=get_peft_config(model_args),
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),

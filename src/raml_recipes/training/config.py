@@ -38,9 +38,17 @@ class SFTScriptArguments(ScriptArguments):
             "`dataset_test_split` split of dataset_name, which must then be a folder or a Hub id."
         },
     )
+    eval_accuracy_questions: int | None = field(
+        default=None,
+        metadata={"help": "At each evaluation, also answer the first N held-out questions greedily with the model "
+                  "being trained and grade them (eval_accuracy). null: loss only."},
+    )  # fmt: skip
+    eval_accuracy_max_new_tokens: int = field(
+        default=256, metadata={"help": "Token budget of each eval_accuracy answer (eval_accuracy_clipped: share cut)."}
+    )
 
     def __post_init__(self):
-        check_counts(self, "max_questions")
+        check_counts(self, "max_questions", "eval_accuracy_questions", "eval_accuracy_max_new_tokens")
         if self.dataset_name is None:
             raise ValueError(
                 "dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id"
@@ -49,8 +57,6 @@ class SFTScriptArguments(ScriptArguments):
             raise ValueError(
                 "dataset_streaming is not supported: support sets need every question's trajectories up front"
             )
-        if self.max_questions is not None and self.max_questions < 1:
-            raise ValueError(f"max_questions must be a positive integer, got {self.max_questions}")
         check_prompt_template(self.prompt_template)
 
     def eval_source(self) -> tuple[str, str]:

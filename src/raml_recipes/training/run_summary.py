@@ -14,6 +14,8 @@ from .preemption import (
     preemption_of,
 )
 
+ACCURACY_KEYS = ("eval_accuracy", "eval_rewards/accuracy/mean")
+
 
 def save_run_summary(
     trainer, train_result, curves=("loss", "eval_loss"), curves_label="loss", **extra
@@ -33,6 +35,9 @@ def save_run_summary(
     }
     write_json(path, summary)
     training_curves(trainer.state.log_history, output_dir / "training_curves.png", curves, curves_label)
+    # Held-out accuracy during training (SFT's eval_accuracy, GRPO's accuracy reward at evaluation), on
+    # its own axis; nothing is drawn when the run did not measure it.
+    training_curves(trainer.state.log_history, output_dir / "eval_accuracy.png", ACCURACY_KEYS, "held-out accuracy")
     return path
 
 

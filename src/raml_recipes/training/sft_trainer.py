@@ -84,7 +84,8 @@ class SupportSetSFTTrainer(SFTTrainer):
       here sequences are truncated during dataset preparation instead, so both can be set.
     """
 
-    def __init__(self, model, args: SupportSetSFTConfig, train_dataset=None, **kwargs):
+    def __init__(self, model, args: SupportSetSFTConfig, train_dataset=None, generation_accuracy=None, **kwargs):
+        self.generation_accuracy = generation_accuracy  # a GenerationAccuracy, run at each evaluation
         if args.packing:
             raise ValueError(
                 "packing=True is not supported with support sets: TRL packs the dataset once before training, "
@@ -175,3 +176,41 @@ class SupportSetSFTTrainer(SFTTrainer):
         if self.model.training and "loss" in logs:
             logs.update(self.support_stats())
         super().log(logs, start_time)
+
+    def evaluate(self, *args, **kwargs):
+        """The evaluation loss, then (with a GenerationAccuracy) the held-out questions answered and
+        graded, logged beside it (W&B, metrics.json, the training figure). Every process generates: a
+        ZeRO-3 model answers only with all of its shards."""
+        metrics = super().evaluate(*args, **kwargs)
+        if self.generation_accuracy is not None:
+            found = self.generation_accuracy(self.model, self.processing_class, self.args.per_device_eval_batch_size)
+            self.log(found)
+            metrics.update(found)
+        return metrics
+
+
+class GenerationAccuracy:
+    """Held-out questions answered greedily by the model in training and graded (math-verify's verdicts):
+    what `SupportSetSFTTrainer.evaluate` adds to the loss when the recipe sets eval_accuracy_questions."""
+
+    def __init__(self, items: list[dict], prompt_template: str, system_prompt: str | None, max_new_tokens: int):
+        self.items, self.max_new_tokens = items, max_new_tokens
+        self.prompt_template, self.system_prompt = prompt_template, system_prompt
+
+    def __call__(self, model, tokenizer, batch_size: int) -> dict[str, float]:
+        from ..data.sft_format import render_prompt_text
+        from ..evaluation.generation import Decoding, TransformersGenerator
+        from ..rewards import grade_many
+
+        prompts = [render_prompt_text(tokenizer, item["problem"], self.prompt_template, self.system_prompt)
+                   for item in self.items]  # fmt: skip
+        # The training prompt, answered greedily: the same protocol as `raml evaluate` at temperature 0.
+        generator = TransformersGenerator(model, tokenizer, Decoding(temperature=0.0, max_new_tokens=self.max_new_tokens),
+                                          batch_size)  # fmt: skip
+        samples = [found[0] for found in generator.generate([(prompt, 1) for prompt in prompts])]
+        verdicts = grade_many([(item["answer"], sample.text) for item, sample in zip(self.items, samples, strict=True)])
+        return {
+            "eval_accuracy": sum(bool(v.correct) for v in verdicts) / len(verdicts),
+            "eval_accuracy_questions": len(verdicts),
+            "eval_accuracy_clipped": sum(s.finish_reason == "length" for s in samples) / len(samples),
+        }
