@@ -160,8 +160,9 @@ def recipe_path_of(argv: list[str]) -> str | None:
     return None
 
 
-def record_training_run(stage: str, argv: list[str], script_args, training_args, model_args) -> None:
-    """A training script's `write_run_record`, on the main process, before training starts."""
+def record_training_run(stage: str, argv: list[str], script_args, training_args, model_args, sources=None) -> None:
+    """A training script's `write_run_record`, on the main process, before training starts; `sources`:
+    a mixture's sources with the questions each gave (raml_recipes.data.mixture)."""
     if training_args.process_index != 0:
         return
     write_run_record(
@@ -170,7 +171,8 @@ def record_training_run(stage: str, argv: list[str], script_args, training_args,
         recipe_path=recipe_path_of(argv),
         argv=argv,
         model_name_or_path=model_args.model_name_or_path,
-        dataset_name=script_args.dataset_name,
+        dataset_name=script_args.dataset_name or "mixture: " + ", ".join(s["path"] for s in sources or []),
         support_size=getattr(training_args, "support_size", None),
         prompt={key: getattr(script_args, key, None) for key in PROMPT_KEYS},
+        extra={"data_sources": sources} if sources else None,
     )

@@ -19,6 +19,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from trl import get_peft_config
 
     from raml_recipes.data.grpo_prompts import to_grpo_rows
+    from raml_recipes.data.mixture import data_label, grpo_mixture
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import load_tokenizer, model_init_kwargs, quantization_config
@@ -49,13 +50,20 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         model_path, model_args.model_revision, script_args.chat_template_path, training_args.trust_remote_code
     )
 
-    rows = to_grpo_rows(
-        script_args.dataset_name,
-        system_prompt=script_args.system_prompt,
-        prompt_template=script_args.prompt_template,
-        max_prompts=script_args.max_prompts,
-        split=script_args.dataset_train_split,
-    )
+    sources = None
+    if script_args.datasets:  # a mixture: each source capped / weighted, one question id space
+        rows, sources = grpo_mixture(
+            script_args.datasets, script_args.mixture_seed, script_args.prompt_template, script_args.system_prompt
+        )
+        rows = rows[: script_args.max_prompts] if script_args.max_prompts else rows
+    else:
+        rows = to_grpo_rows(
+            script_args.dataset_name,
+            system_prompt=script_args.system_prompt,
+            prompt_template=script_args.prompt_template,
+            max_prompts=script_args.max_prompts,
+            split=script_args.dataset_train_split,
+        )
     reward_params = reward_params_for_template(tokenizer, script_args.reward_funcs, script_args.reward_kwargs)
     reward_funcs = get_reward_functions(script_args.reward_funcs, reward_params)
     eval_dataset = None
@@ -78,14 +86,14 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
-    record_training_run("grpo", list(argv), script_args, training_args, model_args)
+    record_training_run("grpo", list(argv), script_args, training_args, model_args, sources=sources)
     with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
         train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
         # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
         finish_run(
-            trainer, train_result, script_args.dataset_name, curves=("reward", "eval_reward"), curves_label="mean reward",
-            data={"prompts": len(rows)}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
+            trainer, train_result, data_label(script_args), curves=("reward", "eval_reward"), curves_label="mean reward",
+            data={"prompts": len(rows), "sources": sources}, model=model_args.model_name_or_path, rewards=script_args.reward_funcs,
         )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from trl import get_peft_config
 
     from raml_recipes.data.loaders import load_trajectories
+    from raml_recipes.data.mixture import data_label, sft_mixture
     from raml_recipes.data.sft_format import build_sft_dataset
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
@@ -45,7 +46,13 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         )
         return build_sft_dataset(records, script_args.prompt_template, script_args.system_prompt)
 
-    train_dataset, data_stats = sft_rows(script_args.dataset_name, script_args.dataset_train_split)
+    sources = None
+    if script_args.datasets:  # a mixture: each source capped / weighted, one question id space
+        train_dataset, data_stats, sources = sft_mixture(
+            script_args.datasets, script_args.mixture_seed, script_args.prompt_template, script_args.system_prompt
+        )
+    else:
+        train_dataset, data_stats = sft_rows(script_args.dataset_name, script_args.dataset_train_split)
     eval_dataset, accuracy = None, None
     if training_args.eval_strategy != "no":
         eval_dataset, _ = sft_rows(*script_args.eval_source())
@@ -65,12 +72,12 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
-    record_training_run("sft", list(argv), script_args, training_args, model_args)
+    record_training_run("sft", list(argv), script_args, training_args, model_args, sources=sources)
     with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
         train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
         finish_run(
-            trainer, train_result, script_args.dataset_name, data=data_stats.as_dict(),
+            trainer, train_result, data_label(script_args), data={**data_stats.as_dict(), "sources": sources},
             model=model_args.model_name_or_path,
         )  # fmt: skip
 

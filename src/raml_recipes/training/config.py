@@ -8,6 +8,7 @@ from pathlib import Path
 from trl import ScriptArguments, SFTConfig
 
 from ..checks import check_counts, check_positive
+from ..data.mixture import MixtureArguments
 from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
 from ..identity import OverwriteArguments
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size
@@ -16,7 +17,7 @@ from .wandb_args import WandbArguments
 
 
 @dataclass
-class SFTScriptArguments(ScriptArguments):
+class SFTScriptArguments(ScriptArguments, MixtureArguments):
     """Where the trajectories come from and how a question becomes a prompt.
 
     `dataset_name` is a canonical trajectory dataset: a local .jsonl/.json/.parquet file, a
@@ -49,10 +50,12 @@ class SFTScriptArguments(ScriptArguments):
 
     def __post_init__(self):
         check_counts(self, "max_questions", "eval_accuracy_questions", "eval_accuracy_max_new_tokens")
-        if self.dataset_name is None:
+        if self.dataset_name is None and not self.datasets:
             raise ValueError(
-                "dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id"
+                "dataset_name is required: a trajectory file (.jsonl/.json/.parquet), folder or Hub id "
+                "(or datasets: a mixture of sources)"
             )
+        self.check_data_source()
         if self.dataset_streaming:
             raise ValueError(
                 "dataset_streaming is not supported: support sets need every question's trajectories up front"
@@ -63,6 +66,8 @@ class SFTScriptArguments(ScriptArguments):
         """(name, split) of the evaluation trajectories."""
         if self.eval_dataset_name:
             return self.eval_dataset_name, self.dataset_test_split
+        if self.datasets:
+            raise ValueError("eval_strategy is set with a mixture (datasets): set eval_dataset_name to held-out trajectories")
         if Path(self.dataset_name).is_file():
             raise ValueError(
                 f"eval_strategy is set but dataset_name {self.dataset_name} is a single file, with no test split: "

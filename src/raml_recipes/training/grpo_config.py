@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig, ScriptArguments
 
 from ..checks import check_counts, check_positive
+from ..data.mixture import MixtureArguments
 from ..identity import OverwriteArguments
 from ..prompts import GRPO_SYSTEM_PROMPT
 from .batch import GlobalBatchArguments, apply_global_batch, check_world_size, launch_world_size
@@ -31,7 +32,7 @@ VLLM_INSTALL = (
 
 
 @dataclass
-class GRPOScriptArguments(ScriptArguments):
+class GRPOScriptArguments(ScriptArguments, MixtureArguments):
     """The prompt dataset and how its rows become chat prompts and rewards.
 
     `dataset_name` is a prompt file built by `data_prep/build_grpo_prompts.py` (.jsonl/.json/.parquet
@@ -73,10 +74,12 @@ class GRPOScriptArguments(ScriptArguments):
     )
 
     def __post_init__(self):
-        if self.dataset_name is None:
+        if self.dataset_name is None and not self.datasets:
             raise ValueError(
-                "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py"
+                "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py "
+                "(or datasets: a mixture of sources)"
             )
+        self.check_data_source()
         check_counts(self, "max_prompts", "eval_max_prompts")
         if "{problem}" not in self.prompt_template:
             raise ValueError(f"prompt_template must contain {{problem}}, got {self.prompt_template!r}")

@@ -64,7 +64,8 @@ def prepare_output_dir(stage: str, script_args, training_args, model_args) -> No
     identity = make_identity(
         stage,
         training_settings(script_args, training_args, model_args),
-        {"model": model_args.model_name_or_path, "data": script_args.dataset_name},
+        {"model": model_args.model_name_or_path, "data": script_args.dataset_name,
+         **{f"data source {s.path}": s.path for s in getattr(script_args, "datasets", None) or []}},  # fmt: skip
     )
     main = training_args.process_index == 0
     recorded = read_identity(output_dir) is not None
