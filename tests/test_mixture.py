@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from raml_recipes.data import DataError
 from raml_recipes.data.mixture import MixtureSource, mix, mixture_sizes, parse_sources
@@ -95,3 +96,30 @@ def test_the_mixture_recipe_trains_and_records_what_each_source_gave(tmp_path):
     assert {role for role in identity["inputs"] if role.startswith("data source")} == {
         "data source data/trajectories/gsm8k_train.jsonl", "data source data/trajectories/synthetic_arithmetic_train.jsonl",
     }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_grpo_mixture_trains_on_both_prompt_sources(tmp_path):
+    from raml_recipes.data.grpo_prompts import arithmetic_problems
+    from raml_recipes.data.io import write_jsonl
+
+    first = write_jsonl(tmp_path / "first.jsonl", arithmetic_problems(8, seed=1))
+    second = write_jsonl(tmp_path / "second.jsonl", [{**row, "id": f"second-{row['id']}"} for row in arithmetic_problems(8, seed=2)])
+    recipe = tmp_path / "grpo.yaml"
+    settings = yaml.safe_load((ROOT / "recipes/tiny/grpo/config_demo.yaml").read_text())
+    settings.pop("dataset_name")
+    settings.pop("max_prompts")
+    settings.update(output_dir=str(tmp_path / "run"), mixture_seed=3, datasets=[
+        {"path": str(first), "fraction": 1}, {"path": str(second), "fraction": 1, "prompt_template": "Compute: {problem}"},
+    ])  # fmt: skip
+    # 8 + 8 prompts at equal shares, capped to 2 each: 4 prompts x 4 completions / 8 per step = 2 steps.
+    settings["datasets"][0]["max_questions"] = settings["datasets"][1]["max_questions"] = 2
+    recipe.write_text(yaml.safe_dump(settings))
+    result = subprocess.run([sys.executable, "-m", "raml_recipes.cli", "grpo", "--config", str(recipe)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["global_step"] == 2 and metrics["data"]["prompts"] == 4
+    assert [(s["path"], s["questions"]) for s in metrics["data"]["sources"]] == [(str(first), 2), (str(second), 2)]
+    record = json.loads((tmp_path / "run" / "raml_run.json").read_text())
+    assert record["data_sources"][1]["prompt_template"] == "Compute: {problem}"
