@@ -233,3 +233,57 @@ def test_real_traces_shrink_and_keep_their_answers():
     assert statistics.median(len(r.text) / len(t) for r, t in zip(results, trajectories, strict=True)) <= 0.6
     follows = answer_follows([r.thought for r in results], answers)
     assert sum(follows) >= 0.9 * len(rows)
+
+
+# --- each rule's conditions on both sides of their boundary (a flipped or dropped condition fails) ---
+
+APPLES = "There are 12 apples in each of 4 boxes, so 12 x 4 = 48 apples."
+ANSWER_48 = "So the answer is 48."
+
+
+def test_a_verification_that_opens_the_thought_is_kept():
+    # Nothing stated before it: it re-derives nothing, it is the setup.
+    first = ["Let me verify the setup first: 3 and 4.", "3 + 4 = 7.", "So the answer is 7."]
+    assert kept(drop_verification, *first, answer="7") == first
+
+
+def test_a_verification_block_never_takes_the_conclusion():
+    paragraphs = [APPLES, "Let me verify: 12 x 4 = 48.", ANSWER_48]
+    assert kept(drop_verification, *paragraphs, answer="48") == [APPLES, ANSWER_48]
+
+
+def test_a_branch_cue_ends_a_verification_block():
+    branch = "Wait, 12 x 4 is 48 indeed, the boxes are full."
+    paragraphs = [APPLES, "Let me double-check: 12 x 4 = 48.", branch, ANSWER_48]
+    assert kept(drop_verification, *paragraphs, answer="48") == [APPLES, branch, ANSWER_48]
+
+
+def test_a_new_verification_cue_starts_its_own_block():
+    # The second check announces work (ends on a colon): it stays, and so must not keep the first one.
+    announces = "Let me also verify the number of boxes:"
+    paragraphs = [APPLES, "Let me double-check: 12 x 4 = 48.", announces, "4 boxes of 12 make 48, so the answer is 48."]
+    assert kept(drop_verification, *paragraphs, answer="48") == [APPLES, announces, paragraphs[3]]
+
+
+def test_a_verification_ending_on_a_colon_is_open_and_kept():
+    paragraphs = [APPLES, "Let me double-check the product of 12 and 4:", ANSWER_48]
+    assert kept(drop_verification, *paragraphs, answer="48") == paragraphs
+
+
+def test_a_branch_that_opens_the_thought_is_kept():
+    paragraphs = ["Hmm, an interesting puzzle.", "Wait, half of 24 is 12, plus 3 is 15.", "So the answer is 15."]
+    assert kept(collapse_branches, *paragraphs, answer="15") == paragraphs
+
+
+def test_single_digits_a_branch_introduces_do_not_keep_it():
+    # "3" recurs later, but single digits are everywhere and say nothing: the dead end still goes.
+    paragraphs = ["There are 24 apples.", "Wait, what if there were 3 baskets?", "With 3 baskets or not, the answer is 24."]
+    assert kept(collapse_branches, *paragraphs, answer="24") == [paragraphs[0], paragraphs[2]]
+
+
+def test_a_branch_spans_at_most_the_window_and_what_follows_is_left_alone():
+    filler = [f"Still thinking about the arrangement, step {i}." for i in range(rules.BRANCH_WINDOW + 10)]
+    paragraphs = ["There are 24 apples.", "Wait, let me look at this from the start.", *filler, "So the answer is 24."]
+    result = kept(collapse_branches, *paragraphs, answer="24")
+    # The branch (its cue and the next window - 1 segments) goes; the 11 segments past the window stay.
+    assert result == [paragraphs[0], *filler[rules.BRANCH_WINDOW - 1 :], paragraphs[-1]]

@@ -158,3 +158,22 @@ def test_bad_knobs_are_refused():
         SupportSetSampler(plan(1), order="bfd")
     with pytest.raises(ValueError, match="needs the sample lengths"):
         SupportSetSampler(plan(1), order="group_by_length")
+
+
+def test_each_question_draws_its_own_support_set():
+    """The draw depends on the question: 200 questions of 8 trajectories, k = 2, spread their chosen
+    positions over the 28 possible pairs (a draw seeded without the question gives every question the
+    same pair, i.e. the same renderings), and each position is chosen about k/n of the time."""
+    from collections import Counter
+
+    from raml_recipes.data.support_set import SupportSetPlan
+
+    rows = {f"q{i}": list(range(8 * i, 8 * i + 8)) for i in range(200)}
+    plan = SupportSetPlan(rows, support_size=2, seed=0)
+    pairs = Counter(frozenset(row - rows[q][0] for row in plan.support(q, epoch=0)) for q in rows)
+    assert len(pairs) >= 20 and max(pairs.values()) <= 25  # 200 draws over 28 pairs: about 7 each
+    positions = Counter(row - rows[q][0] for q in rows for row in plan.support(q, epoch=0))
+    assert all(30 <= positions[p] <= 70 for p in range(8))  # 400 picks over 8 positions: about 50 each
+    # Redrawn each epoch, per question: the next epoch's pairs differ for most questions.
+    moved = sum(set(plan.support(q, 0)) != set(plan.support(q, 1)) for q in rows)
+    assert moved >= 150
