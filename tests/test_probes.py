@@ -223,3 +223,39 @@ def test_probe_cli_writes_json_and_figures(tmp_path, probe):
         assert (out / "reflection.md").read_text().startswith("| token |")
     else:
         assert result["trajectories"] == 2 and set(result["by_fraction"]) == {"0.0", "0.5", "1.0"}
+
+
+def test_forced_early_stopping_cuts_each_thought_where_it_should(tiny_model, tiny_tokenizer, monkeypatch):
+    """Known accuracies per cut. The tiny model answers at random, so its answers are replaced by
+    those of a stand-in reader that answers with the last number of the thought it was given (named
+    here: the cut and the grading around it are what is tested). A thought that reaches its answer
+    only at the end is right at the full cut and wrong before; one that states it first is right
+    from its first quarter on."""
+    import re
+
+    from raml_recipes.analysis import early_stop
+    from raml_recipes.evaluation.generation import Sample
+
+    FINAL_ANSWER = early_stop.FINAL_ANSWER_MARKER
+
+    def reader(self, requests, progress=None):
+        answers = []
+        for context, _ in requests:
+            thought = context.rsplit(FINAL_ANSWER, 1)[0].split("ASSISTANT:", 1)[-1]
+            numbers = re.findall(r"\d+", thought)
+            answers.append([Sample((numbers[-1] if numbers else "none") + "}", 2, "stop")])
+            if progress:
+                progress(1)
+        return answers
+
+    monkeypatch.setattr(early_stop.TransformersGenerator, "generate", reader)
+    late = "first one adds three and five to get eight , then doubles that : sixteen is 16"
+    early = "it is 7 ; checking : seven apples plus zero apples stay seven apples in total"
+    items = [{"thought": late, "answer": "16"}, {"thought": early, "answer": "7"}]
+    prompts = ["ASSISTANT:", "ASSISTANT:"]
+    result = forced_answer_accuracy(tiny_model, tiny_tokenizer, items, prompts, fractions=[0.0, 0.25, 0.9, 1.0],
+                                    budgets=[1, 1000], answer_tokens=4)  # fmt: skip
+    # 0: no thought read, no number; 0.25 and 0.9: only the early one; 1.0: both (the last token is 16).
+    assert result["by_fraction"] == {"0.0": 0.0, "0.25": 0.5, "0.9": 0.5, "1.0": 1.0}
+    # A budget counts tokens: 1 token reads no number of either; 1000 is the whole thought.
+    assert result["by_budget"] == {"1": 0.0, "1000": 1.0}
