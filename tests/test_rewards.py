@@ -188,12 +188,23 @@ def test_reward_functions_inside_a_grpo_trainer_step(tiny_model_dir, tmp_path):
         sum(entry["rewards/raml/unparseable_gold"] for entry in logs) == 4
     )  # 4 completions of that question
     assert all(entry["rewards/raml/timeouts"] == 0 for entry in logs)
-    # What the trainer received is what the reward says for those completions and golds.
-    for completions, answers, rewards in seen["batches"]:
-        assert rewards == RamlReward()(
-            prompts=[None] * len(completions), completions=completions, answer=answers
-        )
-        assert all((r is None) == (a == "\\frac{") for r, a in zip(rewards, answers, strict=True))
+    # Each reward is Eq. 21's cell for the grader's verdict and the format check of that completion,
+    # computed here from the grader and the checker directly; the trainer logs the mean of exactly those.
+    from raml_recipes.rewards import grade_text
+    from raml_recipes.rewards.functions import FormatChecker, completion_text
+
+    assert len(seen["batches"]) == len(logs)
+    for (completions, answers, rewards), entry in zip(seen["batches"], logs, strict=True):
+        for completion, answer, reward in zip(completions, answers, rewards, strict=True):
+            text = completion_text(completion)
+            if answer == "\\frac{":
+                assert reward is None  # no expression in the gold: no reward, not a zero
+                continue
+            right, formatted = grade_text(answer, text).correct, FormatChecker("raml")(text, None)
+            assert reward == {(True, True): 1.0, (False, True): 0.0, (True, False): -0.5, (False, False): -1.0}[
+                (bool(right), formatted)]  # fmt: skip
+        scored = [r for r in rewards if r is not None]
+        assert entry["rewards/raml/mean"] == pytest.approx(sum(scored) / len(scored))
 
 
 def test_raml_grade_cli(tmp_path):
