@@ -129,9 +129,10 @@ def test_model_backend_summarizes_with_the_tiny_model(tmp_path, tiny_model_dir):
         assert row["text"].startswith("<think>\n") and "</think>\n\nThe answer is \\boxed{" in row["text"]
         assert row["summary_finish_reason"] in ("stop", "length")
         assert row["reader_answer"] == "" or row["reader_answer"].startswith("\\boxed{")
-    # A random model reads no answer off its summaries: everything is rejected and dropped.
-    assert summary["trajectories_rejected"] == sum(r["verdict"] == "rejected" for r in rows)
-    assert summary["questions_written"] == len({r["id"] for r in rows if r["verdict"] == "kept"})
+    # A random model reads no answer off its summaries: every one is rejected, and with
+    # on_reject: drop no question is written; the counts say so.
+    assert [r["verdict"] for r in rows] == ["rejected"] * 6
+    assert (summary["trajectories_kept"], summary["trajectories_rejected"], summary["questions_written"]) == (0, 6, 0)
 
 
 @pytest.mark.parametrize(
