@@ -15,7 +15,7 @@
 #
 # The project runs from source (PYTHONPATH=src): its pyproject asks for transformers >= 5.18 and the
 # image has 5.17, which is enough for what the check uses. The JSON line is the last line of stdout;
-# with $OUT set, it is also written to $OUT/gpu_check.json and the progress log to $OUT/gpu_check.log.
+# It is also written to $GPU_CHECK_OUT/gpu_check.json (default /tmp/gpu-check), the progress log beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +43,7 @@ for name in names:
 print("[gpu_check.sh] " + ", ".join(found))
 PY
 
-OUT_DIR="${OUT:-/tmp/gpu-check}"
+OUT_DIR="${GPU_CHECK_OUT:-/tmp/gpu-check}"
 mkdir -p "$OUT_DIR"
 # The script bounds each phase within --budget-s (420 s by default); the timeout is the backstop.
 # Both streams go to files, which come back even when the call is cut short; the end of the log,
