@@ -40,12 +40,7 @@ def test_auto_resumes_from_the_last_checkpoint_or_starts_fresh(tmp_path):
 def test_sigterm_saves_a_checkpoint_and_auto_resumes_to_the_planned_step(tmp_path):
     output_dir = tmp_path / "run"
     # 8 questions x 2 samples / 8 per step = 2 steps per epoch: 60 steps.
-    command = [
-        sys.executable, "-m", "raml_recipes.scripts.sft", "--config", "recipes/tiny/sft/config_demo.yaml",
-        "--output_dir", str(output_dir), "--max_questions", "8", "--num_train_epochs", "30",
-        "--logging_steps", "1", "--disable_tqdm", "true", "--resume_from_checkpoint", "auto",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    command, env = _tiny_sft(output_dir)
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )

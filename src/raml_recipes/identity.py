@@ -29,7 +29,8 @@ BLOCK, BLOCKS = 64 * 2**10, 16
 NOT_CONTENT = {IDENTITY_FILE, "metrics.json", "preempted.json", "training_curves.png", "README.md",
                "training_args.bin", "trainer_state.json"}  # fmt: skip
 NOT_CONTENT_DIRS = ("checkpoint-", "runs", "wandb", ".")
-OVERWRITE_HINT = "use another output_dir, or pass --overwrite_output_dir true to replace its contents"
+OVERWRITE = "pass --overwrite_output_dir true to replace its contents"
+OVERWRITE_HINT = f"use another output_dir, or {OVERWRITE}"
 
 
 def file_digest(path: str | Path) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..identity import OVERWRITE_HINT, OutputMismatch, check_identity, make_identity, read_identity
+from ..identity import OVERWRITE, OutputMismatch, check_identity, make_identity, read_identity
 
 # Fields that change how a run is logged, saved, evaluated or launched, not the weights it trains.
 RUN_CONTROL = {
@@ -75,7 +75,7 @@ def prepare_output_dir(stage: str, script_args, training_args, model_args) -> No
         raise OutputMismatch(
             f"{output_dir} holds checkpoints of an earlier run ({checkpoints[-1].name}"
             f"{'' if recorded else ', made before runs recorded their identity'}): pass "
-            f"--resume_from_checkpoint auto to continue it, or {OVERWRITE_HINT.split(', or ', 1)[1]}"
+            f"--resume_from_checkpoint auto to continue it, or {OVERWRITE}"
         )
     if checkpoints and not recorded and training_args.resume_from_checkpoint is not None and main:
         print(f"{output_dir}: no {stage} identity recorded (an older run); resuming its checkpoint unchecked", flush=True)
