@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.raml-installed
 # (the installed version) from PyPI; nothing of it is copied into this repository.
 SUITE  := $(VENV)/.math-verify-suite
 # The CPU wheel of torch: pinned in the same pip call as everything else, or pip resolves torch to
-# the newest CUDA build (several GB). GPU users install with their own torch (README).
+# the newest CUDA build (several GB). GPU users install with their own torch (README, "The two commands").
 TORCH  ?= torch==2.13.0
 
 export HF_HUB_OFFLINE := 1

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 METHODS = {
     "stop_at_answer": ["stop_at_answer"],
     "drop_verification": ["drop_verification"],
@@ -37,9 +39,7 @@ def main(argv=None) -> int:
     default = shared_data("reasoning_traces", "thought_anchors_r1distill_math.jsonl")
     if not default.is_file():
         default = shipped_data("reasoning_traces", "thought_anchors_r1distill_math.jsonl")
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--traces", type=Path, default=default)
     parser.add_argument("--tokenizer", default="embedded:smollm2-135m")
     parser.add_argument("--granularity", default="paragraph", choices=["paragraph", "line", "sentence"])

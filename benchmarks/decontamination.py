@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the Hub-only sets are skipped at once, not after retries
 
@@ -44,15 +46,15 @@ def open_r1_contaminated(text: str, lookups: dict[str, dict], n: int) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=100_000)
     parser.add_argument("--planted", type=int, default=200)
     parser.add_argument("--ngram", type=int, default=8)
     args = parser.parse_args(argv)
 
+    from raml_recipes.data.benchmarks import DECONTAMINATION_SETS, decontamination_index, load_benchmark
     from raml_recipes.data.decontaminate import decontaminate
     from raml_recipes.data.io import read_rows
-    from raml_recipes.evaluation.benchmarks import DECONTAMINATION_SETS, decontamination_index, load_benchmark
 
     rng = random.Random(0)
     base = [row["question"] for row in read_rows(ROOT / "data/gsm8k/train.jsonl")]

@@ -8,20 +8,20 @@ download) with a byte-level BPE tokenizer trained on the spot, and synthetic dat
    epoch's rows, handed to TRL in the order the support-set sampler draws them). Steps after
    `--warmup` are timed (CUDA synchronised at every step end); tokens are the non-padding tokens of
    the batches; MFU = 6 x parameters x tokens/s / peak FLOP/s.
-2. GRPO: one generation batch of G = 16 completions per prompt, forced to `--completion-length`
+2. GRPO: one generation batch of G = 16 completions per prompt, forced to `--completion_length`
    tokens (EOS and padding suppressed during sampling, so a random model cannot stop early), scored
    by a seeded random reward; then optimizer steps on those rollouts with all 16 completions, with
    k = 4 as `SupportSetGRPOTrainer` takes them, and k = 4 masked (the paper's way), interleaved,
    median of `--repeats` (`raml_recipes.training.support_timing.time_support_steps`).
 3. Peak memory per phase: `torch.cuda.max_memory_allocated` on CUDA; on CPU the process's peak RSS.
 
-bf16 on CUDA, float32 on CPU. Each phase is bounded by a share of `--budget-s` (SFT stops early,
+bf16 on CUDA, float32 on CPU. Each phase is bounded by a share of `--budget_s` (SFT stops early,
 generation gets `max_time`); a phase that fails is reported with its error and the rest still runs.
 Progress goes to stderr; stdout is exactly one JSON line; ratios are against the baseline measured
 in the same process (TRL's SFTTrainer; all 16 completions).
 
-    PYTHONPATH=src python3 benchmarks/gpu_check.py [--size 0.5b] [--batch-size 8] [--seq-len 2048] \
-        [--steps 10] [--warmup 3] [--completion-length 2048] [--prompts 1] [--repeats 3] [--budget-s 420]
+    PYTHONPATH=src python3 benchmarks/gpu_check.py [--size 0.5b] [--batch_size 8] [--seq_len 2048] \
+        [--steps 10] [--warmup 3] [--completion_length 2048] [--prompts 1] [--repeats 3] [--budget_s 420]
 
 On the GPU machine, with the wheels of benchmarks/gpu_wheels.txt: `bash benchmarks/gpu_check.sh`.
 """
@@ -42,6 +42,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from raml_recipes.recipes import ArgumentParser
 
 # No Hub look-ups: every model and tokenizer here is built locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -284,7 +286,7 @@ def mfu(tokens_per_s, n_params: int, device: Device):
 def sft_phase(args, tokenizer, config, device: Device, n_params: int, deadline_s: float) -> dict:
     from trl import SFTConfig, SFTTrainer
 
-    from raml_recipes.training.config import SupportSetSFTConfig
+    from raml_recipes.training.sft_config import SupportSetSFTConfig
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
     dataset = sft_dataset(tokenizer, args)
@@ -361,8 +363,8 @@ def sft_phase(args, tokenizer, config, device: Device, n_params: int, deadline_s
 def grpo_phase(args, tokenizer, config, device: Device, generation_s: float) -> dict:
     from datasets import Dataset
 
-    from raml_recipes.training.grpo import SupportSetGRPOTrainer
     from raml_recipes.training.grpo_config import SupportSetGRPOConfig
+    from raml_recipes.training.grpo_trainer import SupportSetGRPOTrainer
     from raml_recipes.training.support_timing import time_support_steps
 
     rng = random.Random(0)
@@ -467,23 +469,21 @@ def versions() -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SHAPES), default="0.5b")
-    parser.add_argument("--batch-size", type=int, default=8, help="SFT sequences per step")
-    parser.add_argument("--seq-len", type=int, default=2048, help="SFT max_length")
+    parser.add_argument("--batch_size", type=int, default=8, help="SFT sequences per step")
+    parser.add_argument("--seq_len", type=int, default=2048, help="SFT max_length")
     parser.add_argument("--steps", type=int, default=10, help="timed SFT steps per trainer")
     parser.add_argument("--warmup", type=int, default=3, help="untimed SFT steps first (at least 1)")
-    parser.add_argument("--completion-length", type=int, default=2048, help="GRPO tokens per completion")
+    parser.add_argument("--completion_length", type=int, default=2048, help="GRPO tokens per completion")
     parser.add_argument("--prompts", type=int, default=1, help=f"GRPO prompts ({GROUP} completions each)")
     parser.add_argument("--repeats", type=int, default=3, help="timed GRPO steps of each kind (median)")
-    parser.add_argument("--peak-tflops", type=float, default=None,
+    parser.add_argument("--peak_tflops", type=float, default=None,
                         help="peak FLOP/s for MFU (default: 989 on H100/H200, none elsewhere)")  # fmt: skip
-    parser.add_argument("--budget-s", type=float, default=420.0,
+    parser.add_argument("--budget_s", type=float, default=420.0,
                         help="wall-clock budget: SFT gets 40%% (both trainers), GRPO generation 30%%")  # fmt: skip
     parser.add_argument("--phases", default="sft,grpo", help="comma-separated subset of sft,grpo")
-    parser.add_argument("--report-rows", action="store_true", help="list the timed SFT rows (for tests)")
+    parser.add_argument("--report_rows", action="store_true", help="list the timed SFT rows (for tests)")
     args = parser.parse_args(argv)
     if args.warmup < 1:
         parser.error("--warmup must be at least 1: the first step includes start-up work")

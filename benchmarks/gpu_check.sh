@@ -45,7 +45,7 @@ PY
 
 OUT_DIR="${GPU_CHECK_OUT:-/tmp/gpu-check}"
 mkdir -p "$OUT_DIR"
-# The script bounds each phase within --budget-s (420 s by default); the timeout is the backstop.
+# The script bounds each phase within --budget_s (420 s by default); the timeout is the backstop.
 # Both streams go to files, which come back even when the call is cut short; the end of the log,
 # then the JSON line, are printed last, so that the JSON line closes the output.
 status=0

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 ROOT = Path(__file__).resolve().parents[1]
 POWER_TOWER = "$5^{5^{5^{5^{5}}}}$"
 
@@ -163,9 +165,7 @@ def agreement(pairs: list[tuple[str, str]], ours: list, deadline: float) -> dict
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--deadline", type=float, default=5.0)
     parser.add_argument("--warmup", type=int, default=300, help="completions graded by both before timing")

@@ -7,7 +7,7 @@ SmolLM2-135M-Instruct (generation is not timed). Then, on those same rollouts, o
 through forward and backward, the unselected ones masked out of the loss). Steps are interleaved and
 the median of `--repeats` is kept. Prints one JSON line; the ratios are to k = 16.
 
-    python benchmarks/grpo_support.py [--prompts 1] [--max-completion-length 128] [--repeats 3]
+    python benchmarks/grpo_support.py [--prompts 1] [--max_completion_length 128] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import json
 import sys
 import tempfile
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:smollm2-135m")
     parser.add_argument("--prompts", type=int, default=1, help="prompts per step (16 completions each)")
-    parser.add_argument("--max-completion-length", type=int, default=128)
+    parser.add_argument("--max_completion_length", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
@@ -35,8 +35,8 @@ def main(argv=None) -> int:
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import cpu_has_native_bf16
     from raml_recipes.rewards import get_reward_functions
-    from raml_recipes.training.grpo import SupportSetGRPOTrainer
     from raml_recipes.training.grpo_config import SupportSetGRPOConfig
+    from raml_recipes.training.grpo_trainer import SupportSetGRPOTrainer
     from raml_recipes.training.support_timing import time_support_steps
 
     group = 16

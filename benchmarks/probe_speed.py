@@ -6,7 +6,7 @@ spaced prefixes, and (b) with `answer_nll_curve` on all 1,001 prefixes. Prints o
 prefixes per second for each, `speedup` = (b) / (a), and the largest difference between the two at
 the prefixes both computed.
 
-    python benchmarks/probe_speed.py [--tokens 1000] [--naive-prefixes 24] [--chunk 64]
+    python benchmarks/probe_speed.py [--tokens 1000] [--naive_prefixes 24] [--chunk 64]
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ import time
 
 import torch
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:smollm2-135m")
     parser.add_argument("--tokens", type=int, default=1000)
-    parser.add_argument("--naive-prefixes", type=int, default=24)
+    parser.add_argument("--naive_prefixes", type=int, default=24)
     parser.add_argument("--chunk", type=int, default=64)
     args = parser.parse_args(argv)
 
-    from raml_recipes.analysis.confidence import answer_nll_curve, answer_nll_naive, encode_probe
-    from raml_recipes.analysis.trajectories import r1_probe_trajectories
-    from raml_recipes.data.sft_format import render_prompt_text
     from raml_recipes.models.loading import load_causal_lm, load_tokenizer
+    from raml_recipes.probe.confidence import answer_nll_curve, answer_nll_naive, encode_probe
+    from raml_recipes.probe.trajectories import r1_probe_trajectories
+    from raml_recipes.prompts import render_prompt_text
 
     torch.manual_seed(0)
     tokenizer = load_tokenizer(args.model)

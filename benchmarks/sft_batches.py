@@ -8,7 +8,7 @@ Llama (hidden 256, 4 layers) in three ways:
 - `padding_free`: the support-set sampler with TRL's padding-free collator (one flat sequence per batch).
 Prints one JSON line; ratios are against the baseline.
 
-    python benchmarks/sft_batches.py [--questions 200] [--batch-size 8] [--rounds 2]
+    python benchmarks/sft_batches.py [--questions 200] [--batch_size 8] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from raml_recipes.recipes import ArgumentParser
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +34,7 @@ def build_trainer(workdir: Path, questions: int, batch_size: int):
     from raml_recipes.data.loaders import load_trajectories
     from raml_recipes.data.sft_format import build_sft_dataset
     from raml_recipes.models.tiny import build_tiny_model
-    from raml_recipes.training.config import SupportSetSFTConfig
+    from raml_recipes.training.sft_config import SupportSetSFTConfig
     from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
     corpus = [
@@ -79,11 +81,9 @@ def run(model, optimizer, batches) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="repeat each way; the median is reported")
     args = parser.parse_args(argv)
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ tokens per second of each back-end and their ratio (vLLM / transformers), measur
 
 Runs in the vLLM environment (`make test-vllm` builds it):
 
-    .venv-vllm/bin/python benchmarks/vllm_generation.py [--questions 64] [--max-new-tokens 64]
+    .venv-vllm/bin/python benchmarks/vllm_generation.py [--questions 64] [--max_new_tokens 64]
 """
 
 from __future__ import annotations
@@ -17,23 +17,25 @@ import argparse
 import json
 import time
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:smollm2-135m")
     parser.add_argument("--questions", type=int, default=64)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=64, help="transformers: sequences per generate call")
-    parser.add_argument("--memory-fraction", type=float, default=0.1, help="vLLM CPU: share of RAM reserved")
+    parser.add_argument("--max_new_tokens", type=int, default=64)
+    parser.add_argument("--batch_size", type=int, default=64, help="transformers: sequences per generate call")
+    parser.add_argument("--memory_fraction", type=float, default=0.1, help="vLLM CPU: share of RAM reserved")
     args = parser.parse_args(argv)
 
     import vllm
 
     from raml_recipes.data.arithmetic import arithmetic_problems
-    from raml_recipes.data.sft_format import render_prompt_text
     from raml_recipes.evaluation.generation import Decoding, TransformersGenerator, VLLMGenerator
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import load_causal_lm, load_tokenizer
+    from raml_recipes.prompts import render_prompt_text
 
     prompt_template = "{problem}\nPut the final answer in \\boxed{}."
     tokenizer = load_tokenizer(args.model)

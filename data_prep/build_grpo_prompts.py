@@ -3,11 +3,11 @@
     # The demo's arithmetic prompts (a small model gets some right, so the reward has variance)
     python data_prep/build_grpo_prompts.py --source arithmetic:256 --output data/grpo/arithmetic.jsonl
     # MATH train + past AIME problems with integer answers (signs and separators allowed)
-    python data_prep/build_grpo_prompts.py --source math_train aime_1983_2023 --integer-answers \
+    python data_prep/build_grpo_prompts.py --source math_train aime_1983_2023 --integer_answers \
         --output data/grpo/math_int.jsonl
     # The paper's RL prompts: the filtered ORZ questions, digits-only answers (data_process_grpo.py);
     # evaluation problems are removed too (the official script keeps them: add a bare --decontaminate)
-    python data_prep/build_grpo_prompts.py --source jnanliu/orz-math-filtered --integer-answers paper \
+    python data_prep/build_grpo_prompts.py --source jnanliu/orz-math-filtered --integer_answers paper \
         --output data/grpo/orz_math_filtered.jsonl
 
 Sources: arithmetic:COUNT[:SEED], gsm8k_train, math_train, aime_1983_2023, a benchmark name, or any
@@ -21,20 +21,21 @@ import argparse
 import json
 import sys
 
-from raml_recipes.data.errors import DataError
+from raml_recipes.data.benchmarks import BENCHMARK_NAMES, DECONTAMINATION_SETS
 from raml_recipes.data.grpo_prompts import build_prompt_set
 from raml_recipes.data.io import write_jsonl
-from raml_recipes.evaluation.benchmarks import BENCHMARK_NAMES, DECONTAMINATION_SETS
+from raml_recipes.errors import DataError
+from raml_recipes.recipes import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--source", nargs="+", required=True, help="one or more prompt sources (see above)")
     parser.add_argument("--output", required=True, help=".jsonl file to write")
     parser.add_argument(
-        "--integer-answers", nargs="?", const="any", default=None, choices=["any", "paper"],
+        "--integer_answers", nargs="?", const="any", default=None, choices=["any", "paper"],
         help="keep only integer gold answers: any (signs, separators; the default) or paper (the official "
         "data_process_grpo.py filter, str.isdigit: non-negative digits only)",
     )
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluation sets whose questions are removed, by 8-gram overlap (default: every one "
                         f"the project names, {' '.join(DECONTAMINATION_SETS)}; one not readable here is skipped "
                         "and listed; give no names to skip the step)")  # fmt: skip
-    parser.add_argument("--max-prompts", type=int, default=None)
+    parser.add_argument("--max_prompts", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None, help="shuffle the prompts with this seed")
     args = parser.parse_args(argv)
     unknown = [name for name in args.decontaminate if name not in BENCHMARK_NAMES]

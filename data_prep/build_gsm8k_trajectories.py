@@ -1,7 +1,7 @@
 """Build canonical trajectory records from GSM8K rows (three think-format renderings per question).
 
     python data_prep/build_gsm8k_trajectories.py --input data/gsm8k/train.jsonl \
-        --output data/trajectories/gsm8k_train.jsonl --max-questions 200
+        --output data/trajectories/gsm8k_train.jsonl --max_questions 200
 """
 
 from __future__ import annotations
@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from raml_recipes.data.errors import DataError
 from raml_recipes.data.gsm8k import VARIANTS, build_gsm8k_trajectories
 from raml_recipes.data.io import write_jsonl
+from raml_recipes.errors import DataError
+from raml_recipes.recipes import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="GSM8K .jsonl file (question, answer)")
     parser.add_argument("--output", required=True, help="canonical trajectory .jsonl to write")
     parser.add_argument("--split", default="train", help="split name used in the record ids")
-    parser.add_argument("--max-questions", type=int, default=None)
+    parser.add_argument("--max_questions", type=int, default=None)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args(argv)
     try:

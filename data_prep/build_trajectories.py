@@ -18,15 +18,16 @@ import argparse
 import json
 import sys
 
-from raml_recipes.data.errors import DataError
 from raml_recipes.data.io import write_json, write_jsonl
 from raml_recipes.data.loaders import iter_source_rows
 from raml_recipes.data.rollouts import rollouts_to_trajectories
+from raml_recipes.errors import DataError
+from raml_recipes.recipes import ArgumentParser
 from raml_recipes.rewards import configure_grading
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--input", required=True, help="rollout file, folder or Hub dataset id")
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="train", help="split of a folder or Hub dataset")
     parser.add_argument("--config", default=None, help="configuration name of a Hub dataset")
     parser.add_argument(
-        "--keep-incorrect", action="store_true", help="keep every completion, with its verdict"
+        "--keep_incorrect", action="store_true", help="keep every completion, with its verdict"
     )
     parser.add_argument(
         "--labels", default=None, metavar="FIELD",

@@ -5,7 +5,7 @@
         --output data/orz_distill14b_trajectories.clean.jsonl --report decontamination.json
     python data_prep/decontaminate.py --input prompts.jsonl --output clean.jsonl --benchmarks math500 aime24 --ngram 13
 
-Input: a .jsonl/.json/.parquet file, folder or Hub id with a problem column (`--problem-field`). The
+Input: a .jsonl/.json/.parquet file, folder or Hub id with a problem column (`--problem_field`). The
 benchmarks default to every one the project names; one that cannot be read here (a Hub-only set offline,
 Minerva without the shared data) is skipped and listed. The report gives, per benchmark, the rows dropped
 and, for the first 20, the matching n-gram and the benchmark question it came from
@@ -18,21 +18,22 @@ import argparse
 import json
 import sys
 
+from raml_recipes.data.benchmarks import DECONTAMINATION_SETS, decontamination_index
 from raml_recipes.data.decontaminate import NGRAM, decontaminate
-from raml_recipes.data.errors import DataError
 from raml_recipes.data.io import write_json, write_jsonl
 from raml_recipes.data.loaders import iter_source_rows
-from raml_recipes.evaluation.benchmarks import DECONTAMINATION_SETS, decontamination_index
+from raml_recipes.errors import DataError
+from raml_recipes.recipes import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="rows to decontaminate: file, folder or Hub id")
     parser.add_argument("--output", required=True, help=".jsonl file of the rows kept")
     parser.add_argument("--benchmarks", nargs="+", default=list(DECONTAMINATION_SETS), metavar="BENCHMARK",
                         help=f"evaluation sets to check against (default: {' '.join(DECONTAMINATION_SETS)})")  # fmt: skip
     parser.add_argument("--ngram", type=int, default=NGRAM, help=f"n-gram size in tokens (default {NGRAM})")
-    parser.add_argument("--problem-field", default="problem", help="column holding the question (default: problem)")
+    parser.add_argument("--problem_field", default="problem", help="column holding the question (default: problem)")
     parser.add_argument("--split", default="train", help="split of a folder or Hub dataset")
     parser.add_argument("--report", default=None, help="also write the report to this JSON file")
     args = parser.parse_args(argv)

@@ -3,12 +3,12 @@
     # the teacher rollouts of the paper's summarization study (settings in the recipe)
     python data_prep/generate_rollouts.py --config recipes/Qwen3-32B/rollouts/config_paper.yaml --shard 0/8
     python data_prep/generate_rollouts.py --model Qwen/QwQ-32B --questions questions.jsonl \
-        --num-samples 64 --temperature 0.7 --top-k 50 --top-p 1.0 --max-new-tokens 32768 \
+        --num_samples 64 --temperature 0.7 --top_k 50 --top_p 1.0 --max_new_tokens 32768 \
         --backend vllm --shard 0/8 --output rollouts/shard-0.jsonl
     # then: python data_prep/build_trajectories.py --input rollouts/shard-0.jsonl --output ...
 
 Every key of `raml_recipes.evaluation.config.RolloutConfig` is a flag (`--num_samples` or
-`--num-samples`); `--model` is `--model_name_or_path`. A rerun with the same --output skips the
+`--num_samples`); `--model` is `--model_name_or_path`. A rerun with the same --output skips the
 questions already written.
 """
 

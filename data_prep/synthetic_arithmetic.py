@@ -1,7 +1,7 @@
 """Build the synthetic arithmetic task: train and held-out questions with structurally distinct trajectories.
 
-    python data_prep/synthetic_arithmetic.py --train-questions 2000 --heldout-questions 200 \
-        --trajectories 8 --seed 0 --output-dir data/synthetic
+    python data_prep/synthetic_arithmetic.py --train_questions 2000 --heldout_questions 200 \
+        --trajectories 8 --seed 0 --output_dir data/synthetic
 
 Writes train.jsonl and heldout.jsonl (canonical trajectory records, readable with
 `raml_recipes.data.load_trajectories`) and stats.json (counts, distinct trajectories and value
@@ -19,18 +19,17 @@ from pathlib import Path
 
 from raml_recipes.data.io import write_json, write_jsonl
 from raml_recipes.data.synthetic import DEFAULT_MAX_OPERAND, STRUCTURES, build_split
+from raml_recipes.recipes import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--train-questions", type=int, default=2000)
-    parser.add_argument("--heldout-questions", type=int, default=200)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train_questions", type=int, default=2000)
+    parser.add_argument("--heldout_questions", type=int, default=200)
     parser.add_argument("--trajectories", type=int, default=8, help="distinct trajectories per question")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--max-operand",
+        "--max_operand",
         type=int,
         default=DEFAULT_MAX_OPERAND,
         help="largest drawn number (counts are capped lower)",
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "--structures", nargs="+", default=None, choices=list(STRUCTURES), help="default: all"
     )
     parser.add_argument(
-        "--output-dir", required=True, help="folder for train.jsonl, heldout.jsonl, stats.json"
+        "--output_dir", required=True, help="folder for train.jsonl, heldout.jsonl, stats.json"
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -22,7 +22,7 @@ model=$1
 shift
 
 if ! command -v vllm >/dev/null 2>&1; then
-    echo "error: vllm is not installed: pip install 'raml-recipes[vllm]' (vLLM 0.22-0.31 on a CUDA GPU), or the CPU build (README: vLLM on a CPU)" >&2
+    echo "error: vllm is not installed: pip install 'raml-recipes[vllm]' (vLLM 0.22-0.31 on a CUDA GPU), or the CPU build (docs/vllm.md)" >&2
     exit 1
 fi
 # `vllm serve` reads its own version from the package metadata of `vllm`; the CPU build is installed

@@ -31,7 +31,8 @@ import raml_recipes.training.grpo_config as grpo_config
 grpo_config.vllm_installed = lambda: True                               # and for vLLM
 grpo_config.cuda_available = lambda: True                               # and the GPU its settings need
 import importlib
-from raml_recipes.recipes import RecipeError, parse_recipe
+from raml_recipes.errors import RecipeError
+from raml_recipes.recipes import parse_recipe
 
 def plain(value):
     if isinstance(value, enum.Enum):

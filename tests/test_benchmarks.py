@@ -12,8 +12,8 @@ import datasets
 import pytest
 
 from raml_recipes.data import DataError
+from raml_recipes.data.benchmarks import gpqa_items, hub_dataset_of, livemathbench_items, load_benchmark
 from raml_recipes.evaluation import runner
-from raml_recipes.evaluation.benchmarks import gpqa_items, hub_dataset_of, livemathbench_items, load_benchmark
 from raml_recipes.prompts import GPQA_USER_PROMPT, LIVEMATHBENCH_PROMPTS
 from raml_recipes.rewards import grade_choice
 

@@ -9,7 +9,8 @@ import pytest
 
 from raml_recipes.data import DataError, load_trajectories
 from raml_recipes.data.io import read_rows, write_jsonl
-from raml_recipes.data.sft_format import PAPER_SFT_PROMPT, build_sft_dataset, render_prompt
+from raml_recipes.data.sft_format import build_sft_dataset
+from raml_recipes.prompts import PAPER_SFT_PROMPT, render_prompt
 
 GOOD = [
     {

@@ -78,8 +78,8 @@ def test_decontaminate_reports_per_benchmark_what_was_dropped_and_why():
 
 @pytest.mark.slow
 def test_the_script_decontaminates_a_trajectory_file_against_the_named_benchmarks(tmp_path):
+    from raml_recipes.data.benchmarks import load_benchmark
     from raml_recipes.data.io import read_rows, write_jsonl
-    from raml_recipes.evaluation.benchmarks import load_benchmark
 
     math500 = load_benchmark("math500", 3)
     clean = read_rows(ROOT / "data/trajectories/gsm8k_train.jsonl")[:5]

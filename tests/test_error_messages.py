@@ -13,7 +13,8 @@ import pytest
 from raml_recipes.cli import main as raml
 from raml_recipes.data import DataError
 from raml_recipes.data.io import read_rows
-from raml_recipes.models import EmbeddedModelError, resolve_model
+from raml_recipes.errors import EmbeddedModelError
+from raml_recipes.models import resolve_model
 
 from .conftest import ROOT
 

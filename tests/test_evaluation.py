@@ -10,8 +10,8 @@ import types
 import pytest
 
 from raml_recipes.data import DataError
+from raml_recipes.data.benchmarks import BENCHMARKS, load_benchmark
 from raml_recipes.evaluation import runner
-from raml_recipes.evaluation.benchmarks import BENCHMARKS, load_benchmark
 from raml_recipes.evaluation.config import EvaluationConfig
 from raml_recipes.evaluation.generation import Decoding, Sample, VLLMGenerator
 
@@ -218,8 +218,8 @@ def test_generate_rollouts_is_sharded_and_resumable(tmp_path):
     output = tmp_path / "rollouts.jsonl"
     command = [
         sys.executable, str(ROOT / "data_prep" / "generate_rollouts.py"), "--model", "embedded:tiny-llama",
-        "--questions", str(ROOT / "data" / "gsm8k" / "train.jsonl"), "--max-questions", "5", "--num-samples", "2",
-        "--max-new-tokens", "6", "--shard", "1/2", "--output", str(output),
+        "--questions", str(ROOT / "data" / "gsm8k" / "train.jsonl"), "--max_questions", "5", "--num_samples", "2",
+        "--max_new_tokens", "6", "--shard", "1/2", "--output", str(output),
     ]  # fmt: skip
     first = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "2 questions sampled, 0 already done" in first.stdout
@@ -230,7 +230,7 @@ def test_generate_rollouts_is_sharded_and_resumable(tmp_path):
     assert "0 questions sampled, 2 already done" in second.stdout
     converted = subprocess.run(
         [sys.executable, str(ROOT / "data_prep" / "build_trajectories.py"), "--input", str(output),
-         "--output", str(tmp_path / "t.jsonl"), "--keep-incorrect", "--workers", "1"],
+         "--output", str(tmp_path / "t.jsonl"), "--keep_incorrect", "--workers", "1"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert json.loads(converted.stdout.strip().splitlines()[-1])["completions"] == 4
@@ -240,8 +240,7 @@ def test_a_grpo_model_is_evaluated_with_the_prompt_it_was_trained_with(tmp_path,
     """A real GRPO run records its prompt settings; `raml evaluate` on its folder or a checkpoint uses them,
     unless the recipe sets a prompt ("" = no system message)."""
     from raml_recipes.cli import main as raml
-    from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
-    from raml_recipes.prompts import GRPO_SYSTEM_PROMPT
+    from raml_recipes.prompts import GRPO_SYSTEM_PROMPT, PAPER_SFT_PROMPT
 
     run = tmp_path / "grpo"
     assert raml(["grpo", "--config", str(ROOT / "recipes/tiny/grpo/config_demo.yaml"), "--output_dir", str(run),

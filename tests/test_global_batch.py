@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from raml_recipes.recipes import RecipeError, parse_recipe
+from raml_recipes.errors import RecipeError
+from raml_recipes.recipes import parse_recipe
 from raml_recipes.scripts import sft
 from raml_recipes.training.batch import derive_accumulation, planned_world_size
 

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.slow
 
 BATCH, SEQ_LEN, STEPS, WARMUP, COMPLETION = 4, 128, 2, 1, 16
 ARGS = [
-    "--size", "toy", "--batch-size", str(BATCH), "--seq-len", str(SEQ_LEN), "--steps", str(STEPS),
-    "--warmup", str(WARMUP), "--completion-length", str(COMPLETION), "--prompts", "1", "--repeats", "1",
-    "--report-rows",
+    "--size", "toy", "--batch_size", str(BATCH), "--seq_len", str(SEQ_LEN), "--steps", str(STEPS),
+    "--warmup", str(WARMUP), "--completion_length", str(COMPLETION), "--prompts", "1", "--repeats", "1",
+    "--report_rows",
 ]  # fmt: skip
 
 

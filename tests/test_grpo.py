@@ -16,12 +16,12 @@ import torch
 from trl import GRPOConfig
 
 from raml_recipes.rewards.functions import completion_text
-from raml_recipes.training.grpo import (
+from raml_recipes.training.grpo_config import SupportSetGRPOConfig, check_batch_arithmetic
+from raml_recipes.training.grpo_trainer import (
     SupportSetGRPOTrainer,
     reward_params_for_template,
     template_opens_thought,
 )
-from raml_recipes.training.grpo_config import SupportSetGRPOConfig, check_batch_arithmetic
 from raml_recipes.training.support_selection import (
     first_subset,
     random_subset,
@@ -373,7 +373,7 @@ def test_good_batch_arithmetic_passes():
 
 
 def test_the_recipe_fails_at_parse_time_with_the_explanation(tmp_path):
-    from raml_recipes.recipes import RecipeError
+    from raml_recipes.errors import RecipeError
     from raml_recipes.scripts import grpo
 
     with pytest.raises(RecipeError, match=r"config_demo.yaml: batch arithmetic: .* num_generations \(3\)"):

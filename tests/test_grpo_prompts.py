@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from raml_recipes.data.errors import DataError
+from raml_recipes.data.benchmarks import load_benchmark
 from raml_recipes.data.grpo_prompts import (
     arithmetic_problems,
     build_prompt_set,
@@ -18,7 +18,7 @@ from raml_recipes.data.grpo_prompts import (
     to_grpo_rows,
 )
 from raml_recipes.data.io import read_rows, write_jsonl
-from raml_recipes.evaluation.benchmarks import load_benchmark
+from raml_recipes.errors import DataError
 from raml_recipes.rewards import grade_text
 
 from .conftest import ROOT
@@ -78,7 +78,7 @@ def test_build_script_writes_the_prompt_file_and_a_report(tmp_path):
     output = tmp_path / "prompts.jsonl"
     result = subprocess.run(
         [sys.executable, "data_prep/build_grpo_prompts.py", "--source", "arithmetic:40:1", "gsm8k_train",
-         "--integer-answers", "--max-prompts", "30", "--seed", "0", "--output", str(output)],
+         "--integer_answers", "--max_prompts", "30", "--seed", "0", "--output", str(output)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -11,17 +11,16 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from raml_recipes.hub import (
+from raml_recipes.lineage import RUN_RECORD, describe_lineage, read_lineage, write_run_record
+from raml_recipes.publish import (
     EXCLUDED_PATTERNS,
     PublishError,
-    PushToHubRevisionCallback,
     build_model_card,
-    hub_callbacks,
     plan_upload,
     publish,
     write_dry_run,
 )
-from raml_recipes.lineage import RUN_RECORD, describe_lineage, read_lineage, write_run_record
+from raml_recipes.training.callbacks import PushToHubRevisionCallback, hub_callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
 SFT_RECIPE = "recipes/tiny/sft/config_demo.yaml"
@@ -419,7 +418,7 @@ def test_callback_publishes_each_checkpoint_from_a_real_trainer(runs, tmp_path):
     import torch
     from transformers import AutoModelForCausalLM, Trainer
 
-    from raml_recipes.training.config import SupportSetSFTConfig
+    from raml_recipes.training.sft_config import SupportSetSFTConfig
 
     run = tmp_path / "run"
     run.mkdir()
@@ -508,11 +507,11 @@ def test_cli_dry_run(runs, tmp_path, capsys):
         [
             "publish",
             str(runs.grpo),
-            "--repo-id",
+            "--repo_id",
             "me/tiny",
             "--evaluation",
             str(evaluation),
-            "--dry-run",
+            "--dry_run",
             str(out),
         ]
     )
@@ -534,7 +533,7 @@ def test_cli_user_errors_are_one_line(runs, tmp_path, capsys, monkeypatch, case,
 
     from raml_recipes.cli import main
 
-    model_dir, repo_id, extra = runs.sft, "me/tiny", ["--dry-run", str(tmp_path / "dry")]
+    model_dir, repo_id, extra = runs.sft, "me/tiny", ["--dry_run", str(tmp_path / "dry")]
     if case == "no-record":
         model_dir = tmp_path / "bare"
         shutil.copytree(runs.sft, model_dir, ignore=shutil.ignore_patterns(RUN_RECORD))
@@ -543,7 +542,7 @@ def test_cli_user_errors_are_one_line(runs, tmp_path, capsys, monkeypatch, case,
     else:
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
         extra = []
-    assert main(["publish", str(model_dir), "--repo-id", repo_id, *extra]) == 1
+    assert main(["publish", str(model_dir), "--repo_id", repo_id, *extra]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("raml publish: error:") and message in err
     assert not (tmp_path / "dry").exists()

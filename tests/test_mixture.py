@@ -12,7 +12,8 @@ import yaml
 
 from raml_recipes.data import DataError
 from raml_recipes.data.mixture import MixtureSource, mix, mixture_sizes, parse_sources
-from raml_recipes.recipes import RecipeError, parse_recipe
+from raml_recipes.errors import RecipeError
+from raml_recipes.recipes import parse_recipe
 from raml_recipes.scripts import sft
 
 from .conftest import ROOT

@@ -9,7 +9,8 @@ import shutil
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from raml_recipes.models import EmbeddedModelError, resolve_model
+from raml_recipes.errors import EmbeddedModelError
+from raml_recipes.models import resolve_model
 from raml_recipes.models.tiny import build_tiny_model
 
 TRICKY_TEXT = (

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from raml_recipes import prompts
-from raml_recipes.analysis.probes import ProbeConfig
+from raml_recipes.probe.config import ProbeConfig
 from raml_recipes.recipes import parse_recipe
 from raml_recipes.scripts import evaluate, rollouts, summarize
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 from transformers import AutoModelForCausalLM
 
-from raml_recipes.analysis.confidence import (
+from raml_recipes.probe.confidence import (
     answer_nll_curve,
     answer_nll_naive,
     binned,
@@ -18,15 +18,15 @@ from raml_recipes.analysis.confidence import (
     encode_probe,
     slope,
 )
-from raml_recipes.analysis.early_stop import _box_content, forced_answer_accuracy
-from raml_recipes.analysis.reflection import (
+from raml_recipes.probe.early_stop import _box_content, forced_answer_accuracy
+from raml_recipes.probe.reflection import (
     paper_reflection_stats,
     reflection_positions,
     reflection_stats,
     relative_changes,
 )
-from raml_recipes.analysis.trajectories import gsm8k_probe_trajectories, perturb, states_number, thought_of
-from raml_recipes.data.sft_format import render_prompt_text
+from raml_recipes.probe.trajectories import gsm8k_probe_trajectories, perturb, states_number, thought_of
+from raml_recipes.prompts import render_prompt_text
 
 from .conftest import ROOT
 
@@ -170,8 +170,8 @@ def test_no_thinking_point_uses_the_template_switch_or_the_delimiter(tiny_model,
     the prompt rendered with enable_thinking=False is answered in full."""
     import copy
 
-    from raml_recipes.analysis import early_stop
-    from raml_recipes.data.sft_format import has_thinking_switch
+    from raml_recipes.probe import early_stop
+    from raml_recipes.prompts import has_thinking_switch
 
     contexts = []
     original = early_stop.TransformersGenerator.generate
@@ -233,8 +233,8 @@ def test_forced_early_stopping_cuts_each_thought_where_it_should(tiny_model, tin
     from its first quarter on."""
     import re
 
-    from raml_recipes.analysis import early_stop
     from raml_recipes.evaluation.generation import Sample
+    from raml_recipes.probe import early_stop
 
     FINAL_ANSWER = early_stop.FINAL_ANSWER_MARKER
 

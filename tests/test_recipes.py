@@ -9,8 +9,9 @@ import pytest
 import yaml
 from accelerate.commands.config.config_args import load_config_from_file
 
-from raml_recipes.data.sft_format import PAPER_SFT_PROMPT
-from raml_recipes.recipes import RecipeError, parse_recipe
+from raml_recipes.errors import RecipeError
+from raml_recipes.prompts import PAPER_SFT_PROMPT
+from raml_recipes.recipes import parse_recipe
 from raml_recipes.scripts import evaluate, grpo, rollouts, sft, summarize
 
 from .conftest import ROOT
@@ -216,3 +217,42 @@ def test_gpu_accelerate_configs_pass_accelerates_own_launch_checks(name, monkeyp
                 plugin = FullyShardedDataParallelPlugin()
             assert plugin.fsdp_version == 2 and plugin.reshard_after_forward is True
             assert str(plugin.state_dict_type).endswith("FULL_STATE_DICT")
+
+
+def test_commands_take_snake_case_flags_and_the_old_kebab_spelling_with_a_deprecation(capsys):
+    from raml_recipes.recipes import ArgumentParser
+    from raml_recipes.scripts.publish import make_parser
+
+    # The real `raml publish` parser: the documented spelling, silently.
+    args = make_parser("raml publish").parse_args(["m", "--repo_id", "me/x", "--dry_run", "out"])
+    assert (args.repo_id, str(args.dry_run)) == ("me/x", "out")
+    assert capsys.readouterr().err == ""
+    # The spelling of earlier releases: the same values, one line per old flag naming the new one.
+    args = make_parser("raml publish").parse_args(["m", "--repo-id=me/x", "--dry-run", "out"])
+    assert (args.repo_id, str(args.dry_run)) == ("me/x", "out")
+    assert capsys.readouterr().err.splitlines() == [
+        "raml publish: --repo-id is deprecated; write --repo_id",
+        "raml publish: --dry-run is deprecated; write --dry_run",
+    ]
+    parser = ArgumentParser(prog="p")
+    parser.add_argument("--train_questions", type=int)
+    parser.add_argument("rest", nargs="*")
+    # After "--" everything is a value; a kebab flag with no snake twin is still unknown.
+    assert parser.parse_args(["--", "--train-questions"]).rest == ["--train-questions"]
+    assert parser.parse_args(["--", "--train-questions"]).train_questions is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--heldout-questions", "3"])
+    assert "unrecognized arguments: --heldout-questions" in capsys.readouterr().err
+
+
+def test_the_moved_support_timing_command_still_runs_under_its_old_name():
+    import subprocess
+    import sys
+
+    old = subprocess.run([sys.executable, "-m", "raml_recipes.training.support_timing", "--help"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    assert old.returncode == 0, old.stderr
+    assert old.stderr.splitlines()[0] == (
+        "raml_recipes.training.support_timing is deprecated as a command: run raml_recipes.scripts.support_timing"
+    )
+    assert "--support_size" in old.stdout  # the GRPO recipe's flags: the command itself answered

@@ -12,8 +12,8 @@ import torch
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from raml_recipes.data.sft_format import build_sft_dataset
-from raml_recipes.training.config import SupportSetSFTConfig
-from raml_recipes.training.run_summary import save_run_summary
+from raml_recipes.training.run_end import save_run_summary
+from raml_recipes.training.sft_config import SupportSetSFTConfig
 from raml_recipes.training.sft_trainer import SupportSetSFTTrainer
 
 from .conftest import ROOT

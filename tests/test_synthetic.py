@@ -202,8 +202,8 @@ def test_bad_arguments_are_rejected():
 
 def test_data_prep_script_writes_loadable_splits(tmp_path):
     command = [
-        sys.executable, str(ROOT / "data_prep" / "synthetic_arithmetic.py"), "--train-questions", "24",
-        "--heldout-questions", "8", "--trajectories", "8", "--seed", "3", "--output-dir", str(tmp_path),
+        sys.executable, str(ROOT / "data_prep" / "synthetic_arithmetic.py"), "--train_questions", "24",
+        "--heldout_questions", "8", "--trajectories", "8", "--seed", "3", "--output_dir", str(tmp_path),
     ]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -140,7 +140,7 @@ def test_summarize_model_method_on_vllm(tmp_path, vllm_module):
 GRPO_DRIVER = '''
 import json, sys
 import torch
-import raml_recipes.training.grpo as grpo
+import raml_recipes.training.grpo_trainer as grpo
 from raml_recipes.scripts.grpo import cli
 
 def completion_length(completions, **kwargs):

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from raml_recipes.training.wandb_args import init_wandb_env
+from raml_recipes.configs import init_wandb_env
 
 from .conftest import ROOT
 

@@ -28,7 +28,7 @@ COMMANDS = {
     "probe": ("raml_recipes.scripts.probe", "the paper's probes: confidence, reflection, early_stop"),
     "publish": (
         "raml_recipes.scripts.publish",
-        "model card and Hub upload of a trained model (or --dry-run)",
+        "model card and Hub upload of a trained model (or --dry_run)",
     ),
     "experiment": ("raml_recipes.scripts.experiment", "the paper's claims at CPU scale (support-size)"),
     "demo": ("raml_recipes.demo", "the end-to-end demo on the embedded model"),

@@ -26,94 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .data.io import write_json, write_jsonl
 from .paths import recipe
+from .recipes import ArgumentParser
+from .stages import Stage, StageFailed, run_script, run_stages
 
 STAGE_NAMES = ("data", "sft", "grpo", "summarize", "student", "evaluate", "lever", "probe", "report")
-
-
-@dataclass
-class Stage:
-    name: str
-    description: str
-    run: Callable[[], dict]  # returns the stage's outputs (paths and numbers) for the summary
-
-
-class StageFailed(RuntimeError):
-    pass
-
-
-def run_stages(stages: list[Stage], out_dir: Path) -> dict:
-    """Run stages in order; a completed stage leaves a marker and is skipped on the next run."""
-    markers = out_dir / ".stages"
-    results = {}
-    for number, stage in enumerate(stages, start=1):
-        marker = markers / f"{stage.name}.json"
-        header = f"[{number}/{len(stages)}] {stage.name}: {stage.description}"
-        if marker.is_file():
-            results[stage.name] = json.loads(marker.read_text())
-            print(f"{header} (done in an earlier run, skipped)", flush=True)
-            continue
-        print(header, flush=True)
-        start = time.monotonic()
-        try:
-            outputs = stage.run()
-        except Exception as error:
-            raise StageFailed(f"stage {stage.name!r} failed: {error}") from error
-        results[stage.name] = {"elapsed_s": round(time.monotonic() - start, 1), **outputs}
-        write_json(marker, results[stage.name])
-        print(
-            f"[{number}/{len(stages)}] {stage.name}: done in {results[stage.name]['elapsed_s']} s", flush=True
-        )
-    return results
-
-
-def _stop_with_parent_hook() -> Callable[[], None] | None:
-    """A pre-exec hook: the child gets SIGTERM when the demo process dies, however it dies (SIGKILL too).
-
-    Otherwise a killed demo leaves its stage running, and the rerun starts the same stage into the
-    same folder beside it. The training scripts checkpoint on SIGTERM. Linux only (prctl); libc is
-    loaded here, in the parent, so that the child runs no import between fork and exec.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-    import signal
-
-    try:
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-
-
-def run_script(module: str, args: list[str], log_path: Path, echo: bool = True) -> None:
-    """Run a stage script in its own process (memory is returned between stages), its output written to
-    a log and, with `echo`, to this process's stdout as it comes."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", module, *args]
-    # Appended, each attempt under its command line: a rerun keeps the log of the attempt it follows.
-    with open(log_path, "ab") as log:
-        log.write(f"\n$ {' '.join(command)}  # {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent_hook()
-        )
-        # Bytes as they come, so progress bars redraw in place ("\r") instead of printing a line each.
-        for chunk in iter(lambda: process.stdout.read1(65536), b""):
-            log.write(chunk)
-            if echo:
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-        code = process.wait()
-    if code != 0:
-        raise StageFailed(f"{' '.join(command)} exited with status {code}; see {log_path}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +59,7 @@ FULL = DemoPlan("SmolLM2-135M-Instruct", "embedded:smollm2-135m", heldout=200, s
                 sampled_questions=32, samples=4, gsm8k_questions=20, gsm8k_max_new_tokens=192, probe_trajectories=16)  # fmt: skip
 QUICK = DemoPlan("tiny", "embedded:tiny-llama", heldout=24, sft_questions=16, grpo_prompts=32,
                  sampled_questions=8, samples=2, gsm8k_questions=4, gsm8k_max_new_tokens=32, probe_trajectories=4)  # fmt: skip
-# The demo task (chosen on a pilot split, disjoint from the held-out questions: README).
+# The demo task (chosen on a pilot split, disjoint from the held-out questions: docs/demo.md).
 TASK = {"kinds": ("add_mul", "items"), "max_operand": 9, "seed": 0}
 TASK_PROMPT = "{problem}\nPut the final answer in \\boxed{}."
 
@@ -251,7 +174,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
     def lever() -> dict:
         target = out_dir / "lever.json"
         run_script(
-            "raml_recipes.training.support_timing",
+            "raml_recipes.scripts.support_timing",
             ["--config", str(grpo_recipe), "--model_name_or_path", str(grpo_dir), "--dataset_name",
              str(paths["grpo_prompts"]), "--output_dir", str(out_dir / "lever"), "--output_json", str(target),
              *prompt, *precision_args("train")],
@@ -302,7 +225,7 @@ def build_stages(out_dir: Path, quick: bool) -> list[Stage]:
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(

@@ -354,7 +354,7 @@ def render(figures: dict, model: str) -> str:
 
 def write_report(out_dir: Path, results: dict, model: str) -> dict:
     """report.md and its figures (report/*.png; comparison.md/json of accuracy against tokens)."""
-    from .summarize.compare import compare
+    from .evaluation.compare import compare
 
     report_dir = out_dir / "report"
     runs = {label: out_dir / "evaluate" / folder for label, folder in MODELS.items()}

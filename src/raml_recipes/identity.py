@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data.io import write_json
+from .errors import OutputMismatch
 
 IDENTITY_FILE = "raml_identity.json"
 WHOLE_FILE_LIMIT = 32 * 2**20
@@ -117,14 +117,6 @@ def identity_changes(previous: dict, current: dict) -> list[str]:
     return changes
 
 
-class OutputMismatch(ValueError):
-    """An output folder made from other settings or inputs than this run's."""
-
-
-class DiskFull(RuntimeError):
-    """The disk under an output folder filled up while a run wrote to it."""
-
-
 # Written before any output, or beside them: a folder holding nothing else holds no one's outputs.
 NOT_OUTPUTS = {IDENTITY_FILE, "raml_run.json", "runs", "wandb"}
 
@@ -148,16 +140,3 @@ def check_identity(output_dir: str | Path, identity: dict, overwrite: bool = Fal
     if write:
         write_json(output_dir / IDENTITY_FILE, identity)
     return bool(changes)
-
-
-@dataclass(kw_only=True)  # keyword-only: mixed in before configs with required fields
-class OverwriteArguments:
-    """The `overwrite_output_dir` key of every stage that writes an output folder."""
-
-    overwrite_output_dir: bool = field(
-        default=False,
-        metadata={
-            "help": "Replace an output_dir made from other settings or inputs (or holding checkpoints of an "
-            "earlier run) instead of stopping. Off: such a folder stops the run, naming what changed."
-        },
-    )

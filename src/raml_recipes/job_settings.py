@@ -48,7 +48,8 @@ def _shell_value(value) -> str:
 def job_settings(stage: str, argv: list[str], processes: int | None = None) -> dict:
     """The stage's settings for `argv` (`--config RECIPE` and overrides), as a run on `processes`
     processes (default: this environment's) will see them."""
-    from .recipes import RecipeError, parse_recipe
+    from .errors import RecipeError
+    from .recipes import parse_recipe
     from .training.batch import planned_world_size
 
     if stage not in STAGES:
@@ -70,7 +71,7 @@ def job_settings(stage: str, argv: list[str], processes: int | None = None) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .recipes import RecipeError
+    from .errors import RecipeError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):

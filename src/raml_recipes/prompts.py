@@ -1,4 +1,6 @@
-"""Protocol strings of the paper, copied exactly from its official code and attributed.
+"""Prompts: the paper's protocol strings, copied exactly from its official code and attributed, and how a
+question becomes a prompt (`render_prompt_text`: the chat template applied, the assistant turn opened),
+the same way in every stage that trains, samples or probes.
 
 They are protocol settings like a learning rate: a model trained or evaluated with another wording is
 not the paper's setting. Each constant names the file of the public repository open-compass/RaML (or
@@ -58,7 +60,7 @@ EVAL_SYSTEM_PROMPT = (
 BARE_PROBLEM = "{problem}"
 
 # src/third_party/opencompass/evaluation_config.py, the user turn of `gpqa_dataset` (multiple choice;
-# the options in OpenCompass's GPQADataset order, see evaluation/benchmarks.py).
+# the options in OpenCompass's GPQADataset order, see data/benchmarks.py).
 GPQA_USER_PROMPT = (
     "Answer the following multiple choice question. The last line of your response should be of the "
     "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
@@ -100,3 +102,65 @@ NO_THINKING_PHRASE = "Therefore, after all this, I believe the answer is"
 PAPER_REFLECTION_WORDS = (
     "wait", "Wait", "retry", "Retry", "recheck", "Recheck", "however", "However", "alternatively", "Alternatively",
 )  # fmt: skip
+
+
+# ---- Rendering a prompt --------------------------------------------------------------------------------
+
+# The default user prompt: the official SFT script's for the Qwen2.5-Math-72B rollouts (above).
+PAPER_SFT_PROMPT = SFT_QWEN72B_PROMPT
+PROBLEM_PLACEHOLDER = "{problem}"
+
+
+def render_prompt(template: str, problem: str) -> str:
+    # Plain replacement, not str.format: math prompts contain literal braces such as "\boxed{}".
+    return template.replace(PROBLEM_PLACEHOLDER, problem)
+
+
+def check_prompt_template(template: str, field: str = "prompt_template") -> None:
+    if PROBLEM_PLACEHOLDER not in template:
+        raise ValueError(f"{field} must contain the placeholder {PROBLEM_PLACEHOLDER}; got {template!r}")
+
+
+def prompt_messages(
+    problem: str, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None
+) -> list[dict]:
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": render_prompt(prompt_template, problem)})
+    return messages
+
+
+def render_prompt_text(
+    tokenizer,
+    problem: str,
+    prompt_template: str = PAPER_SFT_PROMPT,
+    system_prompt: str | None = None,
+    enable_thinking: bool | None = None,
+) -> str:
+    """The full generation prompt for a question: chat template applied, assistant turn opened.
+
+    `enable_thinking` is handed to the chat template (Qwen3's switch; templates without one ignore it);
+    None leaves the template's default.
+    """
+    messages = prompt_messages(problem, prompt_template, system_prompt)
+    extra = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **extra)
+
+
+def template_opens_thought(tokenizer) -> bool:
+    """True when the chat template's generation prompt already opens `<think>` (R1-style templates)."""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "1 + 1?"}], tokenize=False, add_generation_prompt=True
+    )
+    return text.rstrip().endswith("<think>")
+
+
+def has_thinking_switch(tokenizer) -> bool:
+    """True when the chat template renders differently with `enable_thinking` off (Qwen3-style templates)."""
+    messages = [{"role": "user", "content": "1 + 1?"}]
+    on, off = (
+        tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False, enable_thinking=flag
+        )
+        for flag in (True, False)
+    )
+    return on != off

@@ -2,15 +2,19 @@
 
 TrlParser already refuses unknown YAML keys; this adds the file name, the closest valid key, and
 the replacement for keys that older TRL/transformers versions had (open-r1's recipes use many).
+`ArgumentParser` is argparse with the project's one flag spelling, for the commands without a recipe.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from pathlib import Path
 
 import yaml
+
+from .errors import RecipeError
 
 # Keys that TRL 1.x / transformers 5.x no longer accept, and what to write instead.
 RENAMED_KEYS = {
@@ -26,8 +30,30 @@ RENAMED_KEYS = {
 }
 
 
-class RecipeError(ValueError):
-    pass
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the project's flag spelling: snake_case, as every recipe key and TRL's flags are.
+
+    The kebab-case spelling of a flag this parser defines (`--dry-run` for `--dry_run`), which earlier
+    releases used in some commands, still works for one release, with a one-line deprecation on stderr.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        return super().parse_known_args(self._respell(args), namespace)
+
+    def _respell(self, args: list[str]) -> list[str]:
+        respelled = []
+        for index, arg in enumerate(args):
+            if arg == "--":  # everything after it is a value
+                return respelled + args[index:]
+            flag, equals, value = arg.partition("=")
+            if flag.startswith("--") and "-" in flag[2:] and flag not in self._option_string_actions:
+                snake = "--" + flag[2:].replace("-", "_")
+                if snake in self._option_string_actions:
+                    print(f"{self.prog}: {flag} is deprecated; write {snake}", file=sys.stderr)
+                    arg = snake + equals + value
+            respelled.append(arg)
+        return respelled
 
 
 def _valid_keys(parser: argparse.ArgumentParser) -> set[str]:

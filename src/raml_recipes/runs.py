@@ -1,6 +1,6 @@
 """Resumable, shardable run folders: what evaluation, rollouts and summarization share.
 
-- `parse_shard("i/n")`: this job's share of the work is every n-th item starting at i;
+- a job's `shard: i/n` (`raml_recipes.configs.ShardArguments`): its share of the work is every n-th item starting at i;
 - `read_appended_rows(path)`: the rows a run has appended so far (a line cut short by a kill is
   dropped and the file repaired), which a rerun skips;
 - `check_run_settings(output_dir, stage, settings, inputs)`: a rerun must be made from the settings
@@ -14,17 +14,6 @@ from pathlib import Path
 
 from .data.io import atomic_open
 from .identity import check_identity, make_identity
-
-
-def parse_shard(spec: str) -> tuple[int, int]:
-    """'i/n' -> (i, n), with 0 <= i < n."""
-    try:
-        index, count = (int(part) for part in spec.split("/"))
-    except ValueError:
-        raise ValueError(f"--shard expects i/n (e.g. 0/4), got {spec!r}") from None
-    if not 0 <= index < count:
-        raise ValueError(f"--shard {spec}: need 0 <= i < n")
-    return index, count
 
 
 def read_appended_rows(path: Path, repair: bool = True) -> list[dict]:

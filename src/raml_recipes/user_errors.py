@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .data.errors import DataError
-from .identity import DiskFull, OutputMismatch
-from .models.embedded import EmbeddedModelError
-from .recipes import RecipeError
-
-USER_ERRORS = (DataError, DiskFull, EmbeddedModelError, OutputMismatch, RecipeError)
+from .errors import USER_ERRORS
 
 
 def run(cli, prog: str, argv: list[str] | None = None) -> int:

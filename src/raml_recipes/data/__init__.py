@@ -1,6 +1,6 @@
 """Trajectory data: the canonical record, loaders, converters and per-question support sets."""
 
-from .errors import DataError
+from ..errors import DataError
 from .loaders import load_trajectories
 from .schema import validate_record
 

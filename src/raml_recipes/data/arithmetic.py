@@ -1,7 +1,7 @@
 """Short arithmetic questions, and worked trajectories for them: the demo's task.
 
 The embedded SmolLM2-135M-Instruct answers about one in ten of them before training (measured on a
-pilot split, disjoint from the held-out questions: README), so supervised and reinforcement training
+pilot split, disjoint from the held-out questions: docs/demo.md), so supervised and reinforcement training
 have room to move the held-out accuracy, and the GRPO group rewards differ. Five kinds, with
 small integers: `a + b`, `a - b`, `a times b`, `a + b * c`, and a two-step word problem.
 

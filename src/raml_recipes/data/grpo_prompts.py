@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..evaluation.benchmarks import BENCHMARK_NAMES, decontamination_index, load_benchmark, question_from_row
+from ..errors import DataError
 from ..paths import shared_data, shipped_data
 from .arithmetic import arithmetic_problems as generated_arithmetic
-from .errors import DataError
+from .benchmarks import BENCHMARK_NAMES, decontamination_index, load_benchmark, question_from_row
 from .loaders import iter_source_rows
 
 ARITHMETIC = "arithmetic"
@@ -54,7 +54,7 @@ def is_digit_answer(answer: str) -> bool:
     return answer.isdigit()
 
 
-# What `--integer-answers` keeps: `paper` = the official data_process_grpo.py filter (digits only),
+# What `--integer_answers` keeps: `paper` = the official data_process_grpo.py filter (digits only),
 # `any` = any integer however written (signs, thousands separators, $...$).
 ANSWER_FILTERS = {"paper": is_digit_answer, "any": is_integer_answer}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import DataError
+from ..errors import DataError
 
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 VARIANTS = ("plain", "numbered", "checked")

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 ROW_FORMATS = (".jsonl", ".json", ".parquet")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 from .io import ROW_FORMATS, iter_rows
 from .schema import validate_records
 

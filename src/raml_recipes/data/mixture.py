@@ -16,12 +16,12 @@ The run record lists each source and the questions it gave.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from trl.scripts.utils import DatasetConfig
 
-from .errors import DataError
-from .support_set import stable_seed
+from ..errors import DataError
+from ..seeds import stable_seed
 
 
 @dataclass
@@ -130,28 +130,6 @@ def grpo_mixture(sources: list[MixtureSource], seed: int | None, prompt_template
                          split=s.split) for s in sources]  # fmt: skip
     chosen, summary = mix(sources, rows, seed)
     return [row for part in chosen for row in part], summary
-
-
-@dataclass(kw_only=True)  # keyword-only: mixed into ScriptArguments, whose fields come first
-class MixtureArguments:
-    """The `datasets` / `mixture_seed` keys of the SFT and GRPO recipes (module docstring)."""
-
-    datasets: list[MixtureSource] = field(
-        default_factory=list,
-        metadata={"help": "A mixture instead of dataset_name: TRL's dataset entries (path, name, split, fraction) "
-                  "plus max_questions (a cap) and prompt_template per source."},
-    )  # fmt: skip
-    mixture_seed: int | None = field(
-        default=None, metadata={"help": "Shuffle each source before its cap and share (null: the sources' order)."}
-    )
-
-    def check_data_source(self) -> None:
-        """One of dataset_name and datasets, and a well-formed mixture."""
-        if self.datasets and self.dataset_name:
-            raise ValueError("set dataset_name or datasets (a mixture), not both")
-        if not self.datasets and not self.dataset_name:
-            raise ValueError("dataset_name is required (or datasets: a mixture of sources)")
-        self.datasets = parse_sources(self.datasets)
 
 
 def data_label(script_args) -> str:

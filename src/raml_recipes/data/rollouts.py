@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass
 
 from tqdm.auto import tqdm
 
+from ..errors import DataError
 from ..rewards.functions import completion_text
 from ..rewards.grading import Verdict
 from ..rewards.pool import grade_many
-from .errors import DataError
 from .schema import question_id
 
 QUESTION_FIELDS = ("problem", "question")

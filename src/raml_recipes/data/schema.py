@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 
-from .errors import DataError
+from ..errors import DataError
 
 
 def question_id(problem: str) -> str:

@@ -9,14 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-from ..prompts import SFT_QWEN72B_PROMPT
-from .errors import DataError
+from ..errors import DataError
+from ..prompts import PAPER_SFT_PROMPT, check_prompt_template, prompt_messages
 
 logger = logging.getLogger(__name__)
 
-# The default user prompt: the official SFT script's for the Qwen2.5-Math-72B rollouts (raml_recipes.prompts).
-PAPER_SFT_PROMPT = SFT_QWEN72B_PROMPT
-PROBLEM_PLACEHOLDER = "{problem}"
 QUESTION_ID_COLUMN = "question_id"
 
 
@@ -30,59 +27,6 @@ class SFTDataStats:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def render_prompt(template: str, problem: str) -> str:
-    # Plain replacement, not str.format: math prompts contain literal braces such as "\boxed{}".
-    return template.replace(PROBLEM_PLACEHOLDER, problem)
-
-
-def check_prompt_template(template: str, field: str = "prompt_template") -> None:
-    if PROBLEM_PLACEHOLDER not in template:
-        raise ValueError(f"{field} must contain the placeholder {PROBLEM_PLACEHOLDER}; got {template!r}")
-
-
-def prompt_messages(
-    problem: str, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None
-) -> list[dict]:
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages.append({"role": "user", "content": render_prompt(prompt_template, problem)})
-    return messages
-
-
-def render_prompt_text(
-    tokenizer,
-    problem: str,
-    prompt_template: str = PAPER_SFT_PROMPT,
-    system_prompt: str | None = None,
-    enable_thinking: bool | None = None,
-) -> str:
-    """The full generation prompt for a question: chat template applied, assistant turn opened.
-
-    `enable_thinking` is handed to the chat template (Qwen3's switch; templates without one ignore it);
-    None leaves the template's default.
-    """
-    messages = prompt_messages(problem, prompt_template, system_prompt)
-    extra = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **extra)
-
-
-def template_opens_thought(tokenizer) -> bool:
-    """True when the chat template's generation prompt already opens `<think>` (R1-style templates)."""
-    text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "1 + 1?"}], tokenize=False, add_generation_prompt=True
-    )
-    return text.rstrip().endswith("<think>")
-
-
-def has_thinking_switch(tokenizer) -> bool:
-    """True when the chat template renders differently with `enable_thinking` off (Qwen3-style templates)."""
-    messages = [{"role": "user", "content": "1 + 1?"}]
-    on, off = (
-        tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, enable_thinking=flag)
-        for flag in (True, False)
-    )
-    return on != off
 
 
 def build_sft_dataset(records, prompt_template: str = PAPER_SFT_PROMPT, system_prompt: str | None = None):

@@ -15,18 +15,13 @@ order go to consecutive ranks, so ranks see disjoint parts of the plan.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from torch.utils.data import Sampler
 
-
-def stable_seed(*parts) -> int:
-    """A seed from the parts' text, identical in every process (unlike `hash`, which is salted)."""
-    digest = hashlib.blake2b(":".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+from ..seeds import stable_seed
 
 
 @dataclass

@@ -1,56 +1,41 @@
-"""Generation recipes: the settings every sampling stage shares (`GenerationArguments`), and the
-`raml evaluate` (`EvaluationConfig`) and `raml rollouts` (`RolloutConfig`) recipes built on them."""
+"""Generation recipes: the settings every sampling stage shares (`GenerationArguments`, composed of the
+shared groups of `raml_recipes.configs`), and the `raml evaluate` (`EvaluationConfig`) and `raml rollouts`
+(`RolloutConfig`) recipes built on them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
-from ..checks import check_counts, check_positive, check_sampling
-from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
-from ..identity import OverwriteArguments
+from ..checks import check_counts
+from ..configs import (
+    GradingArguments,
+    ModelArguments,
+    OverwriteArguments,
+    PromptArguments,
+    RuntimeArguments,
+    SamplingArguments,
+    ShardArguments,
+    VLLMArguments,
+    check_groups,
+    with_defaults,
+)
 from ..lineage import recorded_prompt
-from ..models.loading import DTYPES
-from ..rewards.grading import MODES
-from ..runs import parse_shard
+from ..prompts import PAPER_SFT_PROMPT, check_prompt_template
 from .generation import Decoding
-
-BACKENDS = ("transformers", "vllm")
 
 
 @dataclass
-class GenerationArguments:
+class GenerationArguments(
+    ModelArguments, RuntimeArguments, VLLMArguments, SamplingArguments,
+    with_defaults(PromptArguments, prompt_template=None),
+):  # fmt: skip
     """Model, decoding, prompts and back-end: how a stage samples completions."""
 
-    model_name_or_path: str = field(metadata={"help": "Hub id, local folder or embedded:<name>."})
-    model_revision: str | None = field(
-        default=None, metadata={"help": "Model revision (branch, tag or commit)."}
-    )
-    dtype: str = field(default="auto", metadata={"help": "Weights dtype.", "choices": list(DTYPES)})
-    trust_remote_code: bool = field(
-        default=False,
-        metadata={"help": "Run the model repository's own code (architectures Transformers lacks); only for "
-                  "repositories you trust."},
-    )  # fmt: skip
+    PROMPT_FROM_RECORD = True  # a null prompt_template / system_prompt is read from the model's run record
+
     num_samples: int = field(default=1, metadata={"help": "n: samples per question."})
-    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (0: greedy)."})
-    top_p: float = field(default=0.8, metadata={"help": "Nucleus sampling."})
-    top_k: int = field(default=50, metadata={"help": "Top-k sampling (0 or -1: off)."})
     max_new_tokens: int = field(default=1024, metadata={"help": "Generation budget per sample."})
-    prompt_template: str | None = field(
-        default=None,
-        metadata={
-            "help": "User prompt with {problem}. null: the prompt the model was trained with (its run record), "
-            "else the default SFT prompt."
-        },
-    )
-    system_prompt: str | None = field(
-        default=None,
-        metadata={
-            "help": "System message. null: the one the model was trained with (its run record), else none; "
-            '"" for none whatever the record says.'
-        },
-    )
     enable_thinking: bool | None = field(
         default=None,
         metadata={
@@ -58,32 +43,10 @@ class GenerationArguments:
             "template's default."
         },
     )
-    chat_template_path: str | None = field(
-        default=None, metadata={"help": "A .jinja file or tokenizer to take the template from."}
-    )
-    backend: str = field(
-        default="transformers", metadata={"help": "Generation back-end.", "choices": list(BACKENDS)}
-    )
-    batch_size: int = field(default=16, metadata={"help": "Sequences per generate call (transformers)."})
-    seed: int = field(default=42, metadata={"help": "Sampling seed."})
-    vllm_gpu_memory_utilization: float = field(
-        default=0.9, metadata={"help": "vLLM: fraction of GPU memory."}
-    )
-    vllm_tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model."})
-    vllm_max_model_len: int | None = field(default=None, metadata={"help": "vLLM: context length."})
-    vllm_enforce_eager: bool = field(
-        default=False,
-        metadata={"help": "vLLM: no compiled graphs (starts in seconds instead of minutes; slower per token)."},
-    )
 
     def __post_init__(self):
-        check_counts(self, "num_samples", "max_new_tokens", "batch_size", "vllm_tensor_parallel_size")
-        check_counts(self, "vllm_max_model_len", none_means="the model's own")
-        check_sampling(self)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.prompt_template is not None:
-            check_prompt_template(self.prompt_template)
+        check_groups(self)
+        check_counts(self, "num_samples", "max_new_tokens")
 
     def resolve_prompts(self) -> dict[str, str]:
         """Fill the prompt settings left null from the model's run record; returns where each came from.
@@ -114,7 +77,7 @@ class GenerationArguments:
 
 
 @dataclass
-class EvaluationConfig(GenerationArguments, OverwriteArguments):
+class EvaluationConfig(GenerationArguments, GradingArguments, OverwriteArguments):
     """`raml evaluate` settings (TrlParser YAML + command-line overrides)."""
 
     output_dir: str | None = field(
@@ -140,35 +103,17 @@ class EvaluationConfig(GenerationArguments, OverwriteArguments):
             "the command line)."
         },
     )
-    grading: str = field(
-        default="math_verify",
-        metadata={
-            "help": "math_verify: math-verify's verdicts (the paper's evaluator); lenient: also units, times, "
-            "rounded decimals and identities (raml_recipes.rewards.lenient).",
-            "choices": ["math_verify", "lenient"],
-        },
-    )
-    grading_workers: int | None = field(
-        default=None, metadata={"help": "Grading processes (default: CPU cores)."}
-    )
-    grading_deadline: float | None = field(
-        default=None, metadata={"help": "Seconds allowed per graded sample."}
-    )
 
     def __post_init__(self):
         super().__post_init__()
         if not self.output_dir:
             raise ValueError("output_dir is required: the folder for samples.jsonl, summary.json and results.md")
         check_counts(self, "max_questions")
-        check_counts(self, "grading_workers", none_means="one per CPU core")
-        check_positive(self, "grading_deadline")
         bad = [k for k in self.ks if not 1 <= k <= self.num_samples]
         if bad:
             raise ValueError(f"ks must lie in 1..num_samples={self.num_samples}, got {bad}")
         if not self.benchmarks:
             raise ValueError("benchmarks must name at least one benchmark")
-        if self.grading not in MODES:
-            raise ValueError(f"grading must be one of {', '.join(MODES)}, got {self.grading!r}")
         if isinstance(self.max_new_tokens_by_benchmark, str):
             try:
                 self.max_new_tokens_by_benchmark = json.loads(self.max_new_tokens_by_benchmark)
@@ -200,7 +145,7 @@ class EvaluationConfig(GenerationArguments, OverwriteArguments):
 
 
 @dataclass
-class RolloutConfig(GenerationArguments):
+class RolloutConfig(GenerationArguments, ShardArguments):
     """`raml rollouts` (data_prep/generate_rollouts.py): n samples per question from a teacher, one file."""
 
     questions: str | None = field(
@@ -212,7 +157,6 @@ class RolloutConfig(GenerationArguments):
         default=None, metadata={"help": "Rollout .jsonl (appended; a rerun skips the questions in it). Required."}
     )
     max_questions: int | None = field(default=None, metadata={"help": "Use the first N questions."})
-    shard: str = field(default="0/1", metadata={"help": "i/n: this job takes every n-th question starting at i."})
 
     def __post_init__(self):
         super().__post_init__()
@@ -220,4 +164,3 @@ class RolloutConfig(GenerationArguments):
             if not getattr(self, name):
                 raise ValueError(f"{name} is required")
         check_counts(self, "max_questions")
-        parse_shard(self.shard)

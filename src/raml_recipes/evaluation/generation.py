@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..data.support_set import stable_seed
+from ..seeds import stable_seed
 
 
 @dataclass(frozen=True)

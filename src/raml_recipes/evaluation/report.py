@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from ..data.benchmarks import hub_dataset_of
 from ..plotting import figure
-from .benchmarks import hub_dataset_of
 from .metrics import avg_at_n, maj_at_k, mean_metric, mg_pass_at_k, pass_at_k
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..data.sft_format import render_prompt_text
-from ..runs import parse_shard, read_appended_rows
+from ..configs import parse_shard
+from ..prompts import render_prompt_text
+from ..runs import read_appended_rows
 
 __all__ = ["generate_rollouts", "parse_shard", "shard_questions"]
 

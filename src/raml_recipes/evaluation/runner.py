@@ -13,12 +13,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..data.benchmarks import load_benchmark
 from ..data.io import write_json
-from ..data.sft_format import render_prompt_text
 from ..models.loading import load_tokenizer
+from ..prompts import render_prompt_text
 from ..rewards import configure_grading, grade_choice, grade_many
 from ..runs import check_run_settings, read_appended_rows
-from .benchmarks import load_benchmark
 from .config import EvaluationConfig
 from .generation import build_generator
 from .report import markdown_table, metric_columns, model_index, results_chart, summarize_benchmark

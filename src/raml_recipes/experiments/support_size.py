@@ -21,9 +21,9 @@ from pathlib import Path
 
 from ..data.io import read_rows, write_json, write_jsonl
 from ..data.synthetic import build_split
-from ..demo import run_script
 from ..paths import project_root, recipe
 from ..plotting import figure
+from ..stages import run_script
 from .fact_coverage import heldout_coverage, support_trajectories
 
 

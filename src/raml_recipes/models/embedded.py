@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import EmbeddedModelError
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "embedded:"
@@ -30,10 +32,6 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when a builder changes what it writes, so stale caches are rebuilt.
 _BUILD_VERSION = 1
 _MARKER = "raml_embedded.json"
-
-
-class EmbeddedModelError(RuntimeError):
-    pass
 
 
 def cache_dir() -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from tqdm.auto import tqdm
 
-from ..data.errors import DataError
+from ..errors import DataError
 from .functions import completion_text
 from .pool import grade_many
 

@@ -35,6 +35,9 @@ import re
 import threading
 from dataclasses import dataclass
 
+from .boxed import last_boxed
+from .lenient import lenient_match
+
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _DELIMITED = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed")
 # The integer guard: a plain whole number (digits, no separators or decimals), a region with one box.
@@ -217,22 +220,6 @@ def grade_text(
     return grade_region(gold, answer_region(completion), signal_timeouts, mode)
 
 
-def last_boxed(text: str) -> str | None:
-    """The content of the last `\\boxed{...}` in `text` (braces balanced), or None."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, begin = 0, start + len("\\boxed{")
-    for index in range(begin, len(text)):
-        if text[index] == "{":
-            depth += 1
-        elif text[index] == "}":
-            if depth == 0:
-                return text[begin:index]
-            depth -= 1
-    return None
-
-
 def _integer_verdict(gold: str, region: str | None) -> Verdict | None:
     """Whole-number gold and boxed answer compared as integers, without sympy (None: not that case).
 
@@ -296,8 +283,6 @@ def grade_region(
         # nothing about the answer, only that the gold is not math: no score.
         return Verdict(True, "correct", extracted) if correct else Verdict(None, "unparseable_gold")
     if not correct and mode == "lenient":
-        from .lenient import lenient_match
-
         matched = lenient_match(str(gold), gold_parsed, region, prediction)
         if matched is not None:
             return Verdict(True, "correct", matched[:EXTRACTED_CHARS])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 
-from .grading import last_boxed
+from .boxed import last_boxed
 
 _TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _SPACING = re.compile(r"\\[,;:!]|~|\\quad|\\qquad|\\ ")

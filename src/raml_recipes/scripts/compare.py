@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def _run(spec: str) -> tuple[str, Path]:
     label, sep, folder = spec.partition("=")
@@ -22,9 +24,9 @@ def _run(spec: str) -> tuple[str, Path]:
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
-    from raml_recipes.summarize.compare import compare
+    from raml_recipes.evaluation.compare import compare
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(

@@ -5,7 +5,7 @@ raml experiment support-size                     # k in {1, 2, 4, 8}, 3 seeds: h
 raml experiment support-size --quick --out /tmp/support-size
 # The pretrained arm: SmolLM2-135M-Instruct, k in {1, 8}, 3 seeds (about 52 minutes on 2 cores)
 raml experiment support-size --recipe recipes/SmolLM2-135M-Instruct/sft/config_support_size.yaml \
-    --ks 1 8 --train-questions 32 --eval-dtype bfloat16 --out outputs/support-size-smollm2
+    --ks 1 8 --train_questions 32 --eval_dtype bfloat16 --out outputs/support-size-smollm2
 ```
 """
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 QUICK = dict(ks=[1, 2], seeds=[0, 1], train_questions=16, heldout_questions=8, num_samples=2, max_new_tokens=32,
              extra_train_args=["--num_train_epochs", "1"])  # fmt: skip
 # Options that override the defaults (or --quick's) when given.
@@ -21,7 +23,7 @@ SETTINGS = ("ks", "seeds", "recipe", "train_questions", "heldout_questions", "nu
 
 
 def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("experiment", choices=["support-size"])
@@ -34,11 +36,11 @@ def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--recipe", default=None, help="the SFT recipe (default recipes/tiny/sft/config_support_size.yaml)"
     )
-    parser.add_argument("--train-questions", type=int, default=None)
-    parser.add_argument("--heldout-questions", type=int, default=None)
-    parser.add_argument("--num-samples", type=int, default=None, help="n of the held-out avg@n (default 4)")
+    parser.add_argument("--train_questions", type=int, default=None)
+    parser.add_argument("--heldout_questions", type=int, default=None)
+    parser.add_argument("--num_samples", type=int, default=None, help="n of the held-out avg@n (default 4)")
     parser.add_argument(
-        "--eval-dtype", default=None, choices=["auto", "float32", "bfloat16"],
+        "--eval_dtype", default=None, choices=["auto", "float32", "bfloat16"],
         help="weights dtype for the held-out evaluation (default auto: the model's own)",
     )  # fmt: skip
     return parser

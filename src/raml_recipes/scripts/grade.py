@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def main(args: argparse.Namespace) -> dict:
     from raml_recipes.data.io import iter_rows, write_json, write_jsonl
@@ -34,7 +36,7 @@ def main(args: argparse.Namespace) -> dict:
 
 
 def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", required=True, help=".jsonl / .json / .parquet file of rows")

@@ -18,32 +18,40 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     from datasets import Dataset
     from trl import get_peft_config
 
+    from raml_recipes.configs import init_wandb_env
     from raml_recipes.data.grpo_prompts import to_grpo_rows
     from raml_recipes.data.mixture import data_label, grpo_mixture
+    from raml_recipes.errors import RecipeError
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import load_tokenizer, model_init_kwargs, quantization_config
-    from raml_recipes.recipes import RecipeError
     from raml_recipes.rewards import get_reward_functions
     from raml_recipes.training.callbacks import run_callbacks
-    from raml_recipes.training.grpo import (
+    from raml_recipes.training.grpo_trainer import (
         SupportSetGRPOTrainer,
         add_accuracy_metric,
         reward_params_for_template,
     )
     from raml_recipes.training.output_dir import prepare_output_dir
     from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
-    from raml_recipes.training.run_summary import finish_run
-    from raml_recipes.training.wandb_args import init_wandb_env
+    from raml_recipes.training.run_end import finish_run
 
     if training_args.eval_strategy != "no" and not script_args.eval_dataset_name:
         raise RecipeError(
             "eval_strategy is set but no held-out prompts are named: set eval_dataset_name to a prompt file "
             "(data_prep/build_grpo_prompts.py) disjoint from dataset_name"
         )
+
+    ################
+    # Output folder and W&B
+    ################
     # Before anything loads: an output folder of another run, or checkpoints no one asked to resume, stop here.
     prepare_output_dir("grpo", script_args, training_args, model_args)
     init_wandb_env(training_args)
+
+    ################
+    # Model and data
+    ################
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
     tokenizer = load_tokenizer(
@@ -75,6 +83,9 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         accuracy_params = reward_params_for_template(tokenizer, ["accuracy"], None)
         add_accuracy_metric(reward_funcs, script_args.reward_funcs, training_args, accuracy_params)
 
+    ################
+    # Trainer
+    ################
     trainer = SupportSetGRPOTrainer(
         model=model_path,
         reward_funcs=reward_funcs,
@@ -86,10 +97,17 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
+
+    ################
+    # Training: the run record first (a model card reads it), then from the last checkpoint if there is one
+    ################
     record_training_run("grpo", list(argv), script_args, training_args, model_args, sources=sources)
     with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
         train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
+        ################
+        # End of run: final model, metrics.json, curves, Hub push (training/run_end.py)
+        ################
         # The GRPO loss hovers near zero whatever happens: the reward is the curve worth plotting.
         finish_run(
             trainer, train_result, data_label(script_args), curves=("reward", "eval_reward"), curves_label="mean reward",

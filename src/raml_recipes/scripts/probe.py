@@ -14,7 +14,7 @@ import json
 
 
 def main(config) -> dict:
-    from raml_recipes.analysis.probes import run_probe
+    from raml_recipes.probe.runner import run_probe
 
     result = run_probe(config)
     print(json.dumps(result, indent=1))
@@ -25,7 +25,7 @@ def main(config) -> dict:
 def make_parser(prog: str | None = None):
     from trl import TrlParser
 
-    from raml_recipes.analysis.probes import ProbeConfig
+    from raml_recipes.probe.config import ProbeConfig
 
     return TrlParser((ProbeConfig,), prog=prog)
 
@@ -33,7 +33,7 @@ def make_parser(prog: str | None = None):
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
     import sys
 
-    from raml_recipes.analysis.probes import PROBES
+    from raml_recipes.probe.config import PROBES
     from raml_recipes.recipes import parse_recipe
 
     argv = list(sys.argv[1:] if argv is None else argv)

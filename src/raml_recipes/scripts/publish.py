@@ -2,10 +2,10 @@
 
 ```bash
 # Look first: writes README.md (the card) and upload_plan.json, touches no network
-raml publish outputs/tiny/sft --repo-id me/tiny-sft --evaluation outputs/eval/sft --dry-run outputs/publish
+raml publish outputs/tiny/sft --repo_id me/tiny-sft --evaluation outputs/eval/sft --dry_run outputs/publish
 # Upload (needs `hf auth login`); a checkpoint to its own branch main-step-500
-raml publish outputs/Qwen2.5-7B/sft --repo-id me/qwen-sft --evaluation outputs/eval/qwen-sft
-raml publish outputs/Qwen2.5-7B/sft/checkpoint-500 --repo-id me/qwen-sft --step 500
+raml publish outputs/Qwen2.5-7B/sft --repo_id me/qwen-sft --evaluation outputs/eval/qwen-sft
+raml publish outputs/Qwen2.5-7B/sft/checkpoint-500 --repo_id me/qwen-sft --step 500
 ```
 The card holds the lineage (base model -> SFT(k) -> GRPO(k)), each stage's exact recipe YAML and
 command-line overrides, and the evaluation results of each --evaluation folder (`raml evaluate`).
@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from raml_recipes.recipes import ArgumentParser
+
 
 def main(args: argparse.Namespace) -> str:
-    from raml_recipes.hub import PublishError, build_model_card, plan_upload, publish, write_dry_run
-    from raml_recipes.recipes import RecipeError
+    from raml_recipes.errors import RecipeError
+    from raml_recipes.publish import PublishError, build_model_card, plan_upload, publish, write_dry_run
 
     try:
         plan = plan_upload(
@@ -59,11 +61,11 @@ def _size(plan) -> str:
 def _check_online() -> None:
     from huggingface_hub import constants
 
-    from raml_recipes.recipes import RecipeError
+    from raml_recipes.errors import RecipeError
 
     if constants.is_offline_mode():
         raise RecipeError(
-            "cannot publish: offline mode is on (HF_HUB_OFFLINE=1); unset it, or pass --dry-run OUT_DIR to "
+            "cannot publish: offline mode is on (HF_HUB_OFFLINE=1); unset it, or pass --dry_run OUT_DIR to "
             "write the card and the upload plan locally"
         )
 
@@ -75,14 +77,14 @@ def _hub_errors() -> tuple[type[BaseException], ...]:
 
 
 def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "model_dir", type=Path, help="a run's output_dir (or one of its checkpoint-N folders)"
     )
     parser.add_argument(
-        "--repo-id", required=True, help="OWNER/NAME of the Hub model repo (created if missing)"
+        "--repo_id", required=True, help="OWNER/NAME of the Hub model repo (created if missing)"
     )
     parser.add_argument("--revision", default="main", help="branch to upload to (default: main)")
     parser.add_argument(
@@ -108,7 +110,7 @@ def make_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a branch other than main that exists"
     )
     parser.add_argument(
-        "--dry-run",
+        "--dry_run",
         type=Path,
         default=None,
         metavar="OUT_DIR",

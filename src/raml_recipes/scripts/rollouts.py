@@ -17,7 +17,7 @@ from __future__ import annotations
 
 
 def main(config) -> int:
-    from raml_recipes.evaluation.benchmarks import load_benchmark
+    from raml_recipes.data.benchmarks import load_benchmark
     from raml_recipes.evaluation.rollouts import generate_rollouts, parse_shard, shard_questions
     from raml_recipes.evaluation.runner import make_generator
     from raml_recipes.models.loading import load_tokenizer

@@ -17,26 +17,34 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
     """`argv`, the command line, is recorded in the run's `raml_run.json`: its model card reads it."""
     from trl import get_peft_config
 
+    from raml_recipes.configs import init_wandb_env
     from raml_recipes.data.loaders import load_trajectories
     from raml_recipes.data.mixture import data_label, sft_mixture
     from raml_recipes.data.sft_format import build_sft_dataset
+    from raml_recipes.errors import RecipeError
     from raml_recipes.lineage import record_training_run
     from raml_recipes.models import resolve_model
     from raml_recipes.models.loading import model_init_kwargs, quantization_config
-    from raml_recipes.recipes import RecipeError
     from raml_recipes.training.callbacks import run_callbacks
     from raml_recipes.training.output_dir import prepare_output_dir
     from raml_recipes.training.preemption import resume_checkpoint, stop_on_full_disk
-    from raml_recipes.training.run_summary import finish_run
+    from raml_recipes.training.run_end import finish_run
     from raml_recipes.training.sft_trainer import GenerationAccuracy, SupportSetSFTTrainer
-    from raml_recipes.training.wandb_args import init_wandb_env
 
     if script_args.eval_accuracy_questions and training_args.eval_strategy == "no":
         raise RecipeError("eval_accuracy_questions is set but eval_strategy is no: set eval_strategy (steps or epoch) "
                           "and eval_steps, or drop eval_accuracy_questions")  # fmt: skip
+
+    ################
+    # Output folder and W&B
+    ################
     # Before anything loads: an output folder of another run, or checkpoints no one asked to resume, stop here.
     prepare_output_dir("sft", script_args, training_args, model_args)
     init_wandb_env(training_args)
+
+    ################
+    # Model and data
+    ################
     model_path = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
 
@@ -62,6 +70,9 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
             accuracy = GenerationAccuracy(list(items), script_args.prompt_template, script_args.system_prompt,
                                           script_args.eval_accuracy_max_new_tokens)  # fmt: skip
 
+    ################
+    # Trainer
+    ################
     trainer = SupportSetSFTTrainer(
         model=model_path,
         args=training_args,
@@ -72,10 +83,17 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
         quantization_config=quantization_config(model_args),  # QLoRA (refused at parse time where it cannot run)
         callbacks=run_callbacks(training_args),
     )
+
+    ################
+    # Training: the run record first (a model card reads it), then from the last checkpoint if there is one
+    ################
     record_training_run("sft", list(argv), script_args, training_args, model_args, sources=sources)
     with stop_on_full_disk(training_args):  # a full disk: one line, the checkpoint to resume from
         train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
 
+        ################
+        # End of run: final model, metrics.json, curves, Hub push (training/run_end.py)
+        ################
         finish_run(
             trainer, train_result, data_label(script_args), data={**data_stats.as_dict(), "sources": sources},
             model=model_args.model_name_or_path,
@@ -85,7 +103,7 @@ def main(script_args, training_args, model_args, argv: list[str] = ()):
 def make_parser(prog: str | None = None):
     from trl import ModelConfig, TrlParser
 
-    from raml_recipes.training.config import SFTScriptArguments, SupportSetSFTConfig
+    from raml_recipes.training.sft_config import SFTScriptArguments, SupportSetSFTConfig
 
     return TrlParser((SFTScriptArguments, SupportSetSFTConfig, ModelConfig), prog=prog)
 

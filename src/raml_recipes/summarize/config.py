@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..checks import check_counts, check_positive, check_sampling
-from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
+from ..checks import check_counts
+from ..configs import (
+    GradingArguments,
+    OverwriteArguments,
+    RuntimeArguments,
+    SamplingArguments,
+    ShardArguments,
+    VLLMArguments,
+    WandbArguments,
+    check_groups,
+    with_defaults,
+)
 from ..evaluation.generation import Decoding
-from ..identity import OverwriteArguments
-from ..models.loading import DTYPES
-from ..prompts import FINAL_ANSWER_MARKER, SUMMARY_PROMPT
-from ..runs import parse_shard
-from ..training.wandb_args import WandbArguments
+from ..prompts import FINAL_ANSWER_MARKER, PAPER_SFT_PROMPT, SUMMARY_PROMPT, check_prompt_template
 from .rules import RULES
 from .segments import GRANULARITIES
 
 METHODS = ("rules", "model")
-BACKENDS = ("transformers", "vllm")
 ON_REJECT = ("drop", "keep_long")
 REPORT_TO = ("none", "wandb")
 TRAJECTORY_PLACEHOLDER = "{trajectory}"
@@ -26,9 +31,13 @@ PAPER_READER_SUFFIX = FINAL_ANSWER_MARKER
 
 
 @dataclass
-class SummarizeConfig(WandbArguments, OverwriteArguments):
-    """`raml summarize` settings (TrlParser YAML + command-line overrides); with `report_to: [wandb]` the
-    finished summary is logged to a W&B run (`WandbArguments`: project, entity, group)."""
+class SummarizeConfig(
+    with_defaults(RuntimeArguments, batch_size=8), VLLMArguments, with_defaults(SamplingArguments, top_p=1.0, top_k=0),
+    GradingArguments, ShardArguments, WandbArguments, OverwriteArguments,
+):  # fmt: skip
+    """`raml summarize` settings (TrlParser YAML + command-line overrides). The sampling settings are the
+    summarizer's; with `report_to: [wandb]` the finished summary is logged to a W&B run (`WandbArguments`:
+    project, entity, group)."""
 
     dataset_name: str = field(
         metadata={"help": "Canonical trajectory dataset: file, save_to_disk folder or Hub id."}
@@ -68,12 +77,9 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
         default=PAPER_SUMMARY_PROMPT,
         metadata={"help": "User message with {trajectory} (the paper's by default)."},
     )
-    max_thought_tokens: int = field(
-        default=24576, metadata={"help": "The thought is cut to this many summarizer tokens."}
+    max_thought_tokens: int | None = field(
+        default=24576, metadata={"help": "The thought is cut to this many summarizer tokens (null: no cap)."}
     )
-    temperature: float = field(default=1.0, metadata={"help": "Summarizer sampling temperature (0: greedy)."})
-    top_p: float = field(default=1.0, metadata={"help": "Summarizer nucleus sampling."})
-    top_k: int = field(default=0, metadata={"help": "Summarizer top-k (0: off)."})
     max_summary_tokens: int = field(default=8192, metadata={"help": "Summary length budget."})
     # Answer reading (method: model): prompt + summary + suffix, greedy, up to the closing brace
     reader_model_name_or_path: str | None = field(
@@ -88,34 +94,8 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
         default=64, metadata={"help": "Tokens the reader may spend on the answer."}
     )
     # Execution
-    backend: str = field(
-        default="transformers", metadata={"help": "Generation back-end.", "choices": list(BACKENDS)}
-    )
-    dtype: str = field(default="auto", metadata={"help": "Weights dtype.", "choices": list(DTYPES)})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per generate call (transformers)."})
     trajectories_per_chunk: int = field(
         default=16, metadata={"help": "Trajectories compressed, verified and appended together."}
-    )
-    shard: str = field(
-        default="0/1", metadata={"help": "i/n: this job takes every n-th question from the i-th."}
-    )
-    seed: int = field(default=42, metadata={"help": "Sampling seed."})
-    grading: str = field(
-        default="math_verify",
-        metadata={"help": "How read-off answers are graded: math_verify or lenient.", "choices": ["math_verify", "lenient"]},
-    )
-    grading_workers: int | None = field(default=None, metadata={"help": "Grading processes."})
-    grading_deadline: float | None = field(
-        default=None, metadata={"help": "Seconds allowed per graded item."}
-    )
-    vllm_gpu_memory_utilization: float = field(
-        default=0.9, metadata={"help": "vLLM: fraction of GPU memory."}
-    )
-    vllm_tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs per model."})
-    vllm_max_model_len: int | None = field(default=None, metadata={"help": "vLLM: context length."})
-    vllm_enforce_eager: bool = field(
-        default=False,
-        metadata={"help": "vLLM: no compiled graphs (starts in seconds instead of minutes; slower per token)."},
     )
     # Tracking
     report_to: list[str] = field(
@@ -125,16 +105,11 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
     )  # fmt: skip
 
     def __post_init__(self):
-        check_counts(self, "max_questions", "max_summary_tokens", "reader_max_tokens", "batch_size",
-                     "trajectories_per_chunk", "vllm_tensor_parallel_size")  # fmt: skip
+        check_groups(self)
+        check_counts(self, "max_questions", "max_summary_tokens", "reader_max_tokens", "trajectories_per_chunk")
         check_counts(self, "max_thought_tokens", none_means="no cap")
-        check_counts(self, "grading_workers", none_means="one per CPU core")
-        check_counts(self, "vllm_max_model_len", none_means="the model's own")
-        check_positive(self, "grading_deadline")
-        check_sampling(self)
-        checks = {"method": (self.method, METHODS), "backend": (self.backend, BACKENDS),
-                  "granularity": (self.granularity, GRANULARITIES), "on_reject": (self.on_reject, ON_REJECT),
-                  "dtype": (self.dtype, DTYPES), "grading": (self.grading, ("math_verify", "lenient"))}  # fmt: skip
+        checks = {"method": (self.method, METHODS), "granularity": (self.granularity, GRANULARITIES),
+                  "on_reject": (self.on_reject, ON_REJECT)}  # fmt: skip
         for name, (value, choices) in checks.items():
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -145,7 +120,6 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
         unknown = [rule for rule in self.rules if rule not in RULES]
         if unknown or not self.rules:
             raise ValueError(f"rules must name one or more of {', '.join(RULES)}, got {self.rules}")
-        parse_shard(self.shard)
         if self.method == "model":
             for name in ("summarizer_model_name_or_path", "reader_model_name_or_path"):
                 if not getattr(self, name):
@@ -153,10 +127,6 @@ class SummarizeConfig(WandbArguments, OverwriteArguments):
             if TRAJECTORY_PLACEHOLDER not in self.summary_prompt:
                 raise ValueError(f"summary_prompt must contain {TRAJECTORY_PLACEHOLDER}")
             check_prompt_template(self.reader_prompt_template, "reader_prompt_template")
-        for name in ("max_thought_tokens", "max_summary_tokens", "reader_max_tokens", "batch_size",
-                     "trajectories_per_chunk"):  # fmt: skip
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @property
     def summary_decoding(self) -> Decoding:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from ..data.sft_format import render_prompt_text
 from ..evaluation.generation import build_generator
 from ..models.loading import load_tokenizer
+from ..prompts import render_prompt_text
 from .config import TRAJECTORY_PLACEHOLDER, SummarizeConfig
 
 
-def truncate_to_tokens(tokenizer, text: str, max_tokens: int) -> str:
-    """The longest prefix of `text` within `max_tokens` tokens, cut at a token boundary."""
+def truncate_to_tokens(tokenizer, text: str, max_tokens: int | None) -> str:
+    """The longest prefix of `text` within `max_tokens` tokens (None: no cap), cut at a token boundary."""
+    if max_tokens is None:
+        return text
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     return text if len(ids) <= max_tokens else tokenizer.decode(ids[:max_tokens])
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..configs import parse_shard
 from ..data.loaders import load_trajectories
 from ..models.loading import load_tokenizer
 from ..rewards import configure_grading, grade_many
-from ..runs import check_run_settings, parse_shard, read_appended_rows
+from ..runs import check_run_settings, read_appended_rows
 from .compress import answer_follows, compress_with_rules
 from .config import SummarizeConfig
 from .report import write_outputs

@@ -33,7 +33,7 @@ def log_summary(config, summary: dict, histogram: str | Path | None = None) -> N
         return
     import wandb
 
-    from ..training.wandb_args import init_wandb_env
+    from ..configs import init_wandb_env
 
     init_wandb_env(config)
     # Passed explicitly, not left to wandb: it reads WANDB_* once per process, at its first setup, so

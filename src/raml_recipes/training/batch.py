@@ -18,22 +18,8 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 _planned: int | None = None
-
-
-@dataclass
-class GlobalBatchArguments:
-    """The `global_batch_size` recipe key of the SFT and GRPO configs."""
-
-    global_batch_size: int | None = field(
-        default=None,
-        metadata={
-            "help": "Sequences per optimizer step (GRPO: completions), over all processes. Set, it derives "
-            "gradient_accumulation_steps from the number of processes at start-up. null: use gradient_accumulation_steps."
-        },
-    )
 
 
 @contextmanager

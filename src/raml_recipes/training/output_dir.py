@@ -15,7 +15,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..identity import OVERWRITE, OutputMismatch, check_identity, make_identity, read_identity
+from ..errors import OutputMismatch
+from ..identity import OVERWRITE, check_identity, make_identity, read_identity
 
 # Fields that change how a run is logged, saved, evaluated or launched, not the weights it trains.
 RUN_CONTROL = {

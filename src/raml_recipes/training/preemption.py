@@ -84,7 +84,7 @@ def _is_disk_full(error: BaseException, output_dir: str) -> bool:
 def stop_on_full_disk(args):
     """Turn a write error on a full disk (while training saves a checkpoint, or at the end) into one
     line: where, how much is free, the last complete checkpoint to resume from, and what to change."""
-    from ..identity import DiskFull
+    from ..errors import DiskFull
 
     try:
         yield

@@ -11,7 +11,7 @@ from trl.data_utils import is_conversational
 
 from ..data.sft_format import QUESTION_ID_COLUMN, check_template_keeps_completion
 from ..data.support_set import SupportSetPlan, SupportSetSampler
-from .config import SupportSetSFTConfig
+from .sft_config import SupportSetSFTConfig
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +198,8 @@ class GenerationAccuracy:
         self.prompt_template, self.system_prompt = prompt_template, system_prompt
 
     def __call__(self, model, tokenizer, batch_size: int) -> dict[str, float]:
-        from ..data.sft_format import render_prompt_text
         from ..evaluation.generation import Decoding, TransformersGenerator
+        from ..prompts import render_prompt_text
         from ..rewards import grade_many
 
         prompts = [render_prompt_text(tokenizer, item["problem"], self.prompt_template, self.system_prompt)

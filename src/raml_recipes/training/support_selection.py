@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..data.support_set import stable_seed
+from ..seeds import stable_seed
 
 SupportStrategy = Callable[[int, int, torch.Generator], torch.Tensor]
 SUPPORT_STRATEGIES: dict[str, SupportStrategy] = {}

@@ -8,16 +8,13 @@ of the loss). Steps are interleaved and the median of `repeats` is kept.
 
 Used by `benchmarks/grpo_support.py` (G = 16, long completions) and by the demo on its own batches:
 
-    python -m raml_recipes.training.support_timing --config recipes/tiny/grpo/config_demo.yaml \
+    python -m raml_recipes.scripts.support_timing --config recipes/tiny/grpo/config_demo.yaml \
         --output_json outputs/lever.json [--repeats 3] [recipe overrides]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import time
 
 
@@ -81,42 +78,12 @@ def time_support_steps(trainer, repeats: int = 3, ks: list[int] | None = None) -
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    from datasets import Dataset
-
-    from raml_recipes.data.grpo_prompts import to_grpo_rows
-    from raml_recipes.models import resolve_model
-    from raml_recipes.models.loading import load_tokenizer, model_init_kwargs
-    from raml_recipes.recipes import parse_recipe
-    from raml_recipes.rewards import get_reward_functions
-    from raml_recipes.scripts.grpo import make_parser
-    from raml_recipes.training.grpo import SupportSetGRPOTrainer, reward_params_for_template
-
-    own = argparse.ArgumentParser(add_help=False)
-    own.add_argument("--output_json", default=None, help="also write the result here")
-    own.add_argument("--repeats", type=int, default=3, help="timed steps of each kind (the median is kept)")
-    options, argv = own.parse_known_args(sys.argv[1:] if argv is None else argv)
-    script_args, training_args, model_args = parse_recipe(make_parser(), argv)
-    output, repeats = options.output_json, options.repeats
-    model_path = resolve_model(model_args.model_name_or_path)
-    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args.model_init_kwargs)
-    tokenizer = load_tokenizer(model_path, model_args.model_revision, script_args.chat_template_path)
-    rows = to_grpo_rows(script_args.dataset_name, system_prompt=script_args.system_prompt,
-                        prompt_template=script_args.prompt_template, max_prompts=script_args.max_prompts)  # fmt: skip
-    params = reward_params_for_template(tokenizer, script_args.reward_funcs, script_args.reward_kwargs)
-    trainer = SupportSetGRPOTrainer(
-        model=model_path, reward_funcs=get_reward_functions(script_args.reward_funcs, params), args=training_args,
-        train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-    )  # fmt: skip
-    result = {"model": model_args.model_name_or_path, **time_support_steps(trainer, repeats)}
-    if output:
-        from pathlib import Path
-
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # The command moved to the scripts floor (a training module may not import a script); the old
+    # spelling still runs it, for one release.
+    import runpy
+    import sys
+
+    print("raml_recipes.training.support_timing is deprecated as a command: run raml_recipes.scripts.support_timing",
+          file=sys.stderr)  # fmt: skip
+    runpy.run_module("raml_recipes.scripts.support_timing", run_name="__main__", alter_sys=True)

@@ -1,4 +1,21 @@
-"""What a training run leaves beside its checkpoint: `metrics.json` and `training_curves.png`."""
+"""How a training run ends (`finish_run`), the same for `raml sft` and `raml grpo`, in this order:
+
+1. stopped by SIGTERM or Ctrl-C (`preemption.CheckpointOnSigterm`)? then it is not finished: mark the
+   folder `preempted.json` beside its checkpoint and exit 143 (SIGTERM) or 130 (Ctrl-C), no final model;
+2. save the final model into output_dir;
+3. write `metrics.json` (final metrics, support-set numbers, the log history, the data it trained on)
+   and draw `training_curves.png` and `eval_accuracy.png` (`save_run_summary`);
+4. a run that resumed after a preemption is finished now: remove its `preempted.json`;
+5. push to the Hub when the recipe sets `push_to_hub` (checkpoint branches were pushed during training
+   by `callbacks.PushToHubRevisionCallback`);
+6. wait for every rank, then end the trainer (W&B's run closes there).
+
+What a run does before training starts is in the scripts, step by step: the output folder's identity
+(`output_dir.prepare_output_dir`), W&B's environment (`configs.init_wandb_env`), the callbacks
+(`callbacks.run_callbacks`), the run record a model card is built from (`lineage.record_training_run`),
+and training itself, resumed from the last checkpoint and stopped in one line on a full disk
+(`preemption.resume_checkpoint`, `preemption.stop_on_full_disk`).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +59,7 @@ def save_run_summary(
 
 
 def finish_run(trainer, train_result, dataset_name: str, **summary) -> None:
-    """Save the model and the run summary, push when the recipe asks, and leave every rank together.
-
-    A run stopped by SIGTERM (see `preemption.py`) is not finished: it leaves its checkpoint and
-    `preempted.json`, no final model, and exits with code 143.
-    """
+    """The end of a training run: the steps of the module docstring."""
     preemption = preemption_of(trainer)
     if preemption is not None:
         mark_preempted(trainer, preemption)

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 import torch
 from trl import GRPOTrainer
 
-from ..data.sft_format import template_opens_thought
+from ..prompts import template_opens_thought
 from ..rewards.functions import REWARD_FUNCTIONS
 from .support_selection import get_support_strategy, restrict_rows, trim_completion_padding
 from .support_selection import support_mask as draw_support_mask

@@ -10,8 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
-from ..data.errors import DataError
 from ..data.io import write_json
+from ..errors import DataError
 from ..plotting import figure
 
 

@@ -8,16 +8,20 @@ from pathlib import Path
 from trl import ScriptArguments, SFTConfig
 
 from ..checks import check_counts, check_positive
-from ..data.mixture import MixtureArguments
-from ..data.sft_format import PAPER_SFT_PROMPT, check_prompt_template
-from ..identity import OverwriteArguments
-from .batch import GlobalBatchArguments, apply_global_batch, check_world_size
-from .hub_args import HubRevisionArguments
-from .wandb_args import WandbArguments
+from ..configs import (
+    GlobalBatchArguments,
+    HubRevisionArguments,
+    MixtureArguments,
+    OverwriteArguments,
+    PromptArguments,
+    WandbArguments,
+    check_groups,
+)
+from .batch import apply_global_batch, check_world_size
 
 
 @dataclass
-class SFTScriptArguments(ScriptArguments, MixtureArguments):
+class SFTScriptArguments(ScriptArguments, MixtureArguments, PromptArguments):
     """Where the trajectories come from and how a question becomes a prompt.
 
     `dataset_name` is a canonical trajectory dataset: a local .jsonl/.json/.parquet file, a
@@ -25,13 +29,6 @@ class SFTScriptArguments(ScriptArguments, MixtureArguments):
     """
 
     max_questions: int | None = field(default=None, metadata={"help": "Use only the first N questions."})
-    prompt_template: str = field(
-        default=PAPER_SFT_PROMPT,
-        metadata={
-            "help": "User prompt; `{problem}` is replaced by the question. Default: the paper's SFT prompt."
-        },
-    )
-    system_prompt: str | None = field(default=None, metadata={"help": "Optional system message."})
     eval_dataset_name: str | None = field(
         default=None,
         metadata={
@@ -49,6 +46,7 @@ class SFTScriptArguments(ScriptArguments, MixtureArguments):
     )
 
     def __post_init__(self):
+        check_groups(self)
         check_counts(self, "max_questions", "eval_accuracy_questions", "eval_accuracy_max_new_tokens")
         if self.dataset_name is None and not self.datasets:
             raise ValueError(
@@ -60,7 +58,6 @@ class SFTScriptArguments(ScriptArguments, MixtureArguments):
             raise ValueError(
                 "dataset_streaming is not supported: support sets need every question's trajectories up front"
             )
-        check_prompt_template(self.prompt_template)
 
     def eval_source(self) -> tuple[str, str]:
         """(name, split) of the evaluation trajectories."""

@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.decontaminate import NGRAM, NgramIndex
-from ..data.errors import DataError
-from ..data.io import iter_rows
-from ..data.loaders import iter_source_rows, looks_like_path
+from ..errors import DataError
 from ..paths import shared_data, shipped_data
 from ..prompts import GPQA_USER_PROMPT, LIVEMATHBENCH_PROMPTS
-from ..rewards.grading import last_boxed
+from ..rewards.boxed import last_boxed
+from .decontaminate import NGRAM, NgramIndex
+from .io import iter_rows
+from .loaders import iter_source_rows, looks_like_path
 
 _E_NOTATION = re.compile(r"^(-?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
 

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 
 from tqdm.auto import tqdm
 
-from ..data.sft_format import template_opens_thought
 from ..evaluation.generation import Decoding, TransformersGenerator
-from ..prompts import NO_THINKING_PHRASE
+from ..prompts import NO_THINKING_PHRASE, template_opens_thought
 from ..rewards import grade_many
 from ..rewards.grading import THINK_OPEN
 from .confidence import FINAL_ANSWER_MARKER

@@ -7,71 +7,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..checks import check_counts
 from ..data.io import write_json
-from ..data.sft_format import PAPER_SFT_PROMPT, has_thinking_switch, render_prompt_text
-from ..models.loading import DTYPES, load_causal_lm, load_tokenizer
+from ..models.loading import load_causal_lm, load_tokenizer
 from ..plotting import figure, line_plot
+from ..prompts import has_thinking_switch, render_prompt_text
 from .confidence import FINAL_ANSWER_MARKER, answer_nll_curve, binned, ema, encode_probe, slope
-from .early_stop import DEFAULT_FRACTIONS, forced_answer_accuracy
-from .reflection import DEFINITIONS, default_words, paper_reflection_stats, reflection_stats
+from .config import ProbeConfig
+from .early_stop import forced_answer_accuracy
+from .reflection import paper_reflection_stats, reflection_stats
 from .trajectories import probe_trajectories
-
-PROBES = ("confidence", "reflection", "early_stop")
-
-
-@dataclass
-class ProbeConfig:
-    """`raml probe <confidence|reflection|early_stop>` settings."""
-
-    probe: str = field(metadata={"help": "Which probe.", "choices": list(PROBES)})
-    model_name_or_path: str = field(metadata={"help": "Hub id, local folder or embedded:<name>."})
-    output_dir: str = field(metadata={"help": "Where the JSON and figures go."})
-    data: str = field(default="gsm8k", metadata={"help": "gsm8k, r1_traces, or a canonical trajectory file."})
-    max_trajectories: int | None = field(default=100, metadata={"help": "Use the first N trajectories."})
-    max_thought_tokens: int | None = field(
-        default=None, metadata={"help": "Cut longer thoughts to this many tokens."}
-    )
-    stride: int = field(default=1, metadata={"help": "Probe every stride-th prefix (confidence)."})
-    chunk: int = field(default=64, metadata={"help": "Prefixes per forward pass."})
-    ema_alpha: float = field(
-        default=0.01, metadata={"help": "EMA smoothing of the drawn curves (the paper: 0.01)."}
-    )
-    definition: str = field(
-        default="paper",
-        metadata={
-            "help": "Reflection probe: paper (the official notebook's token-id matching and word-plus-one-token "
-            "change) or text (words found in the text, the first token's change).",
-            "choices": list(DEFINITIONS),
-        },
-    )
-    reflection_words: list[str] | None = field(
-        default=None, metadata={"help": "Reflection words (default: the definition's own list)."}
-    )
-    fractions: list[float] = field(default_factory=lambda: list(DEFAULT_FRACTIONS))
-    budgets: list[int] = field(default_factory=list, metadata={"help": "Token budgets for early stopping."})
-    prompt_template: str = field(default=PAPER_SFT_PROMPT)
-    system_prompt: str | None = None
-    chat_template_path: str | None = None
-    dtype: str = field(default="float32", metadata={"choices": list(DTYPES)})
-    batch_size: int = 16
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.probe not in PROBES:
-            raise ValueError(f"probe must be one of {', '.join(PROBES)}, got {self.probe!r}")
-        check_counts(self, "stride", "chunk", "batch_size")
-        check_counts(self, "max_trajectories")
-        check_counts(self, "max_thought_tokens", none_means="no cap")
-        if self.definition not in DEFINITIONS:
-            raise ValueError(f"definition must be one of {', '.join(DEFINITIONS)}, got {self.definition!r}")
-        if self.reflection_words is None:
-            self.reflection_words = list(default_words(self.definition))
 
 
 def _confidence_curves(model, tokenizer, items, prompts, config: ProbeConfig, stride: int) -> list[dict]:
@@ -152,8 +100,10 @@ def reflection_figure(stats: dict, path: Path) -> Path:
 def run_probe(config: ProbeConfig) -> dict:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer(config.model_name_or_path, chat_template_path=config.chat_template_path)
-    model = load_causal_lm(config.model_name_or_path, config.dtype)
+    tokenizer = load_tokenizer(config.model_name_or_path, config.model_revision, config.chat_template_path,
+                               trust_remote_code=config.trust_remote_code)  # fmt: skip
+    model = load_causal_lm(config.model_name_or_path, config.dtype, config.model_revision,
+                           trust_remote_code=config.trust_remote_code)  # fmt: skip
     items = probe_trajectories(config.data, config.max_trajectories, seed=config.seed)
     prompts = [
         render_prompt_text(tokenizer, i["problem"], config.prompt_template, config.system_prompt)
