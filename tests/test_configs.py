@@ -104,3 +104,21 @@ def test_a_null_prompt_is_read_from_the_run_record_in_evaluation_only():
         ):
             STAGES[stage](prompt_template=None)
     assert PromptArguments.PROMPT_FROM_RECORD is False
+
+
+def test_the_index_in_configs_lists_each_groups_fields_and_stages_as_they_are():
+    import raml_recipes.configs as configs
+    from raml_recipes.training.grpo_config import SupportSetGRPOConfig
+    from raml_recipes.training.sft_config import SupportSetSFTConfig
+
+    stage_classes = {"sft": [SFTScriptArguments, SupportSetSFTConfig], "grpo": [GRPOScriptArguments, SupportSetGRPOConfig],
+                     "evaluate": [EvaluationConfig], "rollouts": [RolloutConfig], "summarize": [SummarizeConfig],
+                     "probe": [ProbeConfig]}  # fmt: skip
+    rows = [line.split("|")[1:4] for line in configs.__doc__.splitlines() if line.startswith("| `")]
+    groups = {name for name, value in vars(configs).items() if isinstance(value, type) and name.endswith("Arguments")}
+    assert {row[0].strip().strip("`") for row in rows} == groups
+    for name, listed_fields, listed_stages in rows:
+        group = getattr(configs, name.strip().strip("`"))
+        assert [f.strip() for f in listed_fields.split(",")] == list(group.__annotations__), name
+        stages = {stage for stage, classes in stage_classes.items() if any(issubclass(c, group) for c in classes)}
+        assert {s.strip() for s in listed_stages.split(",")} == stages, name
