@@ -200,6 +200,15 @@ def test_trust_remote_code_reaches_model_and_tokenizer_loading(tiny_model_dir, t
         runner.evaluate(EvaluationConfig(output_dir=str(tmp_path / "refused"), **settings))
     summary = runner.evaluate(EvaluationConfig(output_dir=str(tmp_path / "ran"), trust_remote_code=True, **settings))
     assert summary["benchmarks"]["gsm8k"]["questions"] == 1
+    # `raml probe` takes the same model settings (configs.ModelArguments) and passes them on too.
+    from raml_recipes.probe.config import ProbeConfig
+    from raml_recipes.probe.runner import run_probe
+
+    probe = dict(probe="confidence", model_name_or_path=str(model), max_trajectories=2, stride=8)
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        run_probe(ProbeConfig(output_dir=str(tmp_path / "probe_refused"), **probe))
+    result = run_probe(ProbeConfig(output_dir=str(tmp_path / "probe"), trust_remote_code=True, **probe))
+    assert (tmp_path / "probe" / "confidence.json").is_file() and result
     from raml_recipes.models import loading
 
     loaded = loading.load_causal_lm(str(model), "float32", trust_remote_code=True)

@@ -156,6 +156,10 @@ def test_thought_is_cut_to_the_token_budget_at_a_token_boundary(tiny_tokenizer):
     ids = tiny_tokenizer(text, add_special_tokens=False)["input_ids"]
     assert cut == tiny_tokenizer.decode(ids[:15]) and text.startswith(cut.strip()[:20])
     assert truncate_to_tokens(tiny_tokenizer, "short", 15) == "short"
+    # `max_thought_tokens: null` (no cap): the whole thought, where the recipe check used to fail on `None < 1`.
+    assert truncate_to_tokens(tiny_tokenizer, text, None) == text
+    config = SummarizeConfig(dataset_name="d", output_dir="o", student_tokenizer="t", max_thought_tokens=None)
+    assert config.max_thought_tokens is None
 
 
 @pytest.mark.parametrize(
